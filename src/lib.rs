@@ -7,6 +7,7 @@
 //! - [`model`]: the VGG16 base, the trainable dense head and the model summary.
 //! - [`training`]: feature caching, the training loop and optimizers.
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC AUC and the confusion matrix.
+//! - `web` (wasm32 only): the WebAssembly API that the page calls.
 
 pub mod data;
 pub mod images;
@@ -14,6 +15,8 @@ pub mod metrics;
 pub mod model;
 pub mod training;
 pub mod weights;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 /// Runs a future to completion on the current thread.
 ///
