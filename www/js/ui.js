@@ -48,11 +48,15 @@ export function bind(handlers) {
 }
 
 export function settings() {
+  const number = (input) => (input.value.trim() === '' ? NaN : Number(input.value));
   return {
-    epochs: Number(elements.epochs.value),
-    learningRate: Number(elements.learningRate.value),
+    epochs: number(elements.epochs),
+    epochsText: elements.epochs.value,
+    learningRate: number(elements.learningRate),
+    learningRateText: elements.learningRate.value,
     optimizer: elements.optimizer.value,
-    validationFraction: Number(elements.validationFraction.value),
+    validationFraction: number(elements.validationFraction),
+    validationFractionText: elements.validationFraction.value,
   };
 }
 
@@ -123,6 +127,11 @@ export function showGrid(images, classes, first, total) {
   elements.gridPage.textContent = `images ${first}–${first + labels.length - 1} of ${total}`;
 }
 
+export function setGridPaging(hasPrevious, hasNext) {
+  elements.gridPrev.disabled = !hasPrevious;
+  elements.gridNext.disabled = !hasNext;
+}
+
 export function showSummary(summary) {
   const header = '<tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th><th>Trainable</th></tr>';
   const rows = summary.layers.map((layer) =>
@@ -130,6 +139,7 @@ export function showSummary(summary) {
     `<td>(None, ${layer.output_shape.join(', ')})</td><td>${layer.params.toLocaleString('en')}</td>` +
     `<td>${layer.trainable ? 'yes' : 'no'}</td></tr>`);
   elements.summary.innerHTML = header + rows.join('');
+  // Plain integers, as the page's contract for automated checks requires.
   elements.totalParams.textContent = String(summary.total_params);
   elements.trainableParams.textContent = String(summary.trainable_params);
 }

@@ -49,11 +49,7 @@ function requireSession() {
 const handlers = {
   async start(report, backend) {
     const unavailable = backend === 'cpu' ? null : await webgpuProblem();
-    if (backend === 'webgpu' && unavailable) {
-      session = await createSession('cpu', unavailable);
-    } else {
-      session = await createSession(backend, unavailable);
-    }
+    session = await createSession(backend, unavailable);
     return { backend: session.backend, fallbackReason: session.fallbackReason ?? null };
   },
   async loadWeights(report) {
