@@ -113,7 +113,8 @@ serve_only() {
     local port="${PORT:-8000}"
     need python3 "install Python 3"
     step "serving www/ on http://127.0.0.1:$port (Ctrl-C stops)"
-    python3 - "$port" <<'PY'
+    # exec, so that stopping this script's process stops the server too.
+    exec python3 - "$port" <<'PY'
 import functools
 import http.server
 import sys

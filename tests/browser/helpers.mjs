@@ -10,6 +10,10 @@ export const ROOT = new URL('../../', import.meta.url).pathname;
 /** Starts `./build.sh serve-only` on `port` and resolves once it listens. */
 export function startServer(port) {
   const server = spawn('bash', ['build.sh', 'serve-only'], { cwd: ROOT, env: { ...process.env, PORT: String(port) } });
+  let stderr = '';
+  server.stderr.on('data', (chunk) => {
+    stderr += chunk.toString();
+  });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('the server did not start within 20 s')), 20_000);
     server.stdout.on('data', (chunk) => {
@@ -18,7 +22,7 @@ export function startServer(port) {
         resolve(server);
       }
     });
-    server.on('exit', (code) => reject(new Error(`the server exited with ${code}`)));
+    server.on('exit', (code) => reject(new Error(`the server exited with ${code}: ${stderr.trim().split('\n').pop()}`)));
   });
 }
 
