@@ -77,8 +77,14 @@ async function recover(error) {
   if (!error.fatal) return;
 
   const reason = `the ${state.backend ?? 'model'} backend failed (${error.message}); restarted on the CPU backend`;
-  await startModel('cpu', reason);
-  ui.showError(reason);
+  try {
+    await startModel('cpu', reason);
+    ui.showError(reason);
+  } catch (restartError) {
+    console.error(restartError);
+    ui.showError(`the ${state.backend ?? 'model'} backend failed (${error.message}), and restarting on the CPU failed too ` +
+      `(${restartError.message}); reload the page`);
+  }
 }
 
 async function startModel(backend, notice = null) {
