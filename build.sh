@@ -106,9 +106,9 @@ serve() {
     serve_only
 }
 
-# Serves www/ on 127.0.0.1 only. COOP and COEP make the page cross-origin isolated; the
-# Content-Security-Policy lets it load nothing but its own files ('wasm-unsafe-eval' allows
-# compiling WebAssembly, blob: and mediastream: the webcam and previews).
+# Serves www/ on 127.0.0.1 only. COOP and COEP make the page cross-origin isolated. The
+# Content-Security-Policy lets it load nothing but its own files: 'wasm-unsafe-eval' allows
+# compiling WebAssembly, and blob: and mediastream: allow the webcam and image previews.
 serve_only() {
     local port="${PORT:-8000}"
     need python3 "install Python 3"

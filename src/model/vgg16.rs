@@ -30,7 +30,7 @@ pub struct InputSize {
 }
 
 impl Default for InputSize {
-    /// The data set's native 64 x 64 pixels.
+    /// Returns the data set's native 64 x 64 pixels.
     fn default() -> Self {
         Self::square(64)
     }

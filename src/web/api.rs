@@ -65,7 +65,7 @@ impl Session {
         self.backend.to_string()
     }
 
-    /// Why the CPU backend is used although WebGPU was requested, if it is.
+    /// Returns why the CPU backend is used although WebGPU was requested, or `None`.
     #[wasm_bindgen(getter, js_name = fallbackReason)]
     pub fn fallback_reason(&self) -> Option<String> {
         self.fallback_reason.clone()

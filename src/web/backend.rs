@@ -33,7 +33,7 @@ pub struct ChosenBackend {
 /// Initializes the requested device, falling back to Burn's CPU backend when WebGPU cannot
 /// be set up.
 ///
-/// `unavailable` carries the page's own finding when it already knows WebGPU is missing (no
+/// `unavailable` carries the page's own finding when it has already found WebGPU missing (no
 /// `navigator.gpu`, or no adapter), so the message names the real cause.
 pub async fn choose(request: BackendRequest, unavailable: Option<String>) -> ChosenBackend {
     let cpu = |reason: Option<String>| ChosenBackend {

@@ -3,8 +3,8 @@
 //! The official Keras file `vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5` has one
 //! group per layer (`block1_conv1`, ...), each with a 4-D kernel in HWIO order and a 1-D bias.
 //! Keras 2 stores them directly in the layer's group (`block1_conv1_W_1:0`,
-//! `block1_conv1_b_1:0`), later versions one group deeper; both are found by searching the
-//! layer's group for exactly one 4-D and one 1-D float dataset.
+//! `block1_conv1_b_1:0`), and later versions one group deeper. The reader finds both layouts
+//! by searching the layer's group for exactly one 4-D and one 1-D float dataset.
 
 use super::{ConvLayer, KERNEL_SIZE, LAYER_CHANNELS, LAYER_NAMES, Vgg16Weights, WeightsError};
 use hdf5_pure::{DType, File, Group};

@@ -109,6 +109,7 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     self.postMessage({ id, result });
   } catch (error) {
     const fatal = error instanceof WebAssembly.RuntimeError;
+    console.error(`request ${id} (${method}) failed${fatal ? ' with a WebAssembly trap' : ''}:`, error);
     self.postMessage({ id, error: error?.message ?? String(error), fatal });
   }
 };
