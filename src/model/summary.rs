@@ -28,6 +28,8 @@ pub struct ModelSummary {
     pub total_params: usize,
     pub trainable_params: usize,
     pub non_trainable_params: usize,
+    /// Floating-point operations of the base for one image (a multiply-add counts as two).
+    pub base_flops: u64,
 }
 
 impl ModelSummary {
@@ -44,6 +46,7 @@ impl ModelSummary {
         let (mut height, mut width) = (input.height, input.width);
         let mut convs = LAYER_CHANNELS.iter();
         let mut channels = 3;
+        let mut base_flops = 0u64;
         for name in layer_names() {
             let (kind, params) = if name.ends_with("_pool") {
                 height /= 2;
@@ -52,6 +55,7 @@ impl ModelSummary {
             } else {
                 let &(inputs, outputs) = convs.next().expect("13 convolution layers");
                 channels = outputs;
+                base_flops += 2 * (9 * inputs * outputs * height * width) as u64;
                 ("Conv2D", 9 * inputs * outputs + outputs)
             };
             layers.push(LayerSummary {
@@ -104,6 +108,7 @@ impl ModelSummary {
             total_params,
             trainable_params,
             non_trainable_params: total_params - trainable_params,
+            base_flops,
         }
     }
 }
@@ -208,6 +213,28 @@ mod tests {
         assert!(summary.layers.iter().all(|layer| layer.kind != "Dropout"));
         let block5_pool = summary.layers.iter().find(|layer| layer.name == "block5_pool").unwrap();
         assert_eq!(block5_pool.output_shape, [7, 7, 512]);
+    }
+
+    #[test]
+    fn base_flops_match_the_published_vgg16_count() {
+        // Simonyan and Zisserman's VGG16 convolutions take 15.35 billion multiply-adds at
+        // 224x224; at 64x64 the cost shrinks with the pixel count.
+        let at_224 = ModelSummary::new(InputSize::square(224), &HeadConfig::default()).base_flops;
+        assert!((at_224 as f64 / 2.0 - 15.35e9).abs() < 0.01e9, "{at_224}");
+        let at_64 = ModelSummary::new(InputSize::default(), &HeadConfig::default()).base_flops;
+        assert_eq!(at_64 * 49, at_224 * 4);
+    }
+
+    #[test]
+    fn head_description_lists_every_layer() {
+        assert_eq!(HeadConfig::default().describe(), "Flatten, Dense(256, relu), Dropout(0.5), Dense(1, sigmoid)");
+        let head = HeadConfig {
+            pooling: Pooling::GlobalAverage,
+            dense: Vec::new(),
+            dropout: 0.5,
+            output: Output::Softmax,
+        };
+        assert_eq!(head.describe(), "GlobalAveragePooling2D, Dense(2, softmax)");
     }
 
     #[test]

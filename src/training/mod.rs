@@ -1,5 +1,6 @@
 //! Transfer learning: cache the frozen base's features once, then train the head on them.
 
+mod event_loop;
 pub mod features;
 mod settings;
 mod evaluation;

@@ -1,7 +1,9 @@
 //! The training loop of the head on cached features.
 
+use super::event_loop::EventLoop;
 use super::features::Features;
 use super::settings::TrainConfig;
+use crate::metrics::Metrics;
 use crate::model::{Head, HeadConfig, HeadError};
 use burn::module::Module;
 use burn::optim::GradientsParams;
@@ -53,12 +55,20 @@ pub struct EpochReport {
     pub validation_loss: Option<f64>,
     /// Accuracy on the validation images; `None` without validation images.
     pub validation_accuracy: Option<f64>,
+    /// Every metric on the validation images; `None` without validation images.
+    pub validation_metrics: Option<Metrics>,
+    /// Batches trained in this epoch; fewer than `batches` when training was stopped within it.
+    pub batches_done: usize,
+    pub batches: usize,
 }
 
 /// Receives progress during training and may stop it.
 pub trait TrainObserver {
-    /// Called after each gradient step, with counts starting at 1.
-    fn batch(&mut self, _epoch: usize, _batch: usize, _batches: usize) {}
+    /// Called after each gradient step, with counts starting at 1; returning false stops
+    /// training after this step and keeps the head as it is.
+    fn batch(&mut self, _epoch: usize, _batch: usize, _batches: usize) -> bool {
+        true
+    }
 
     /// Called after each epoch; returning false stops training and keeps the head as it is.
     fn epoch(&mut self, _report: &EpochReport) -> bool {
@@ -113,11 +123,14 @@ pub async fn train_head(
     let mut history = Vec::with_capacity(config.epochs);
     let mut best: Option<(f64, usize, Head)> = None;
     let mut stopped = false;
+    let mut event_loop = EventLoop::new();
 
     for epoch in 1..=config.epochs {
         order.shuffle(&mut rng);
         let mut loss_sum = 0.0;
         let mut correct = 0.0;
+        let mut seen = 0;
+        let mut batches_done = 0;
 
         for (batch, indices) in order.chunks(config.batch_size).enumerate() {
             let features = train.batch_tensor(indices, &autodiff);
@@ -132,40 +145,48 @@ pub async fn train_head(
 
             loss_sum += read_scalar(loss.inner()).await? * indices.len() as f64;
             correct += read_scalar(hits).await?;
-            observer.batch(epoch, batch + 1, batches);
+            seen += indices.len();
+            batches_done = batch + 1;
+            if !observer.batch(epoch, batches_done, batches) {
+                stopped = true;
+                break;
+            }
+            event_loop.serve().await;
         }
 
-        let train_loss = loss_sum / train.len() as f64;
+        let train_loss = loss_sum / seen as f64;
         if !train_loss.is_finite() {
             return Err(TrainError::Diverged { epoch, loss: train_loss });
         }
 
-        let (validation_loss, validation_accuracy) = if validation.is_empty() {
-            (None, None)
+        let validation_metrics = if validation.is_empty() {
+            None
         } else {
-            let (loss, accuracy) = evaluate_loss(&head.valid(), validation, device).await?;
-            (Some(loss), Some(accuracy))
+            Some(evaluate_loss(&head.valid(), validation, device).await?)
         };
 
         let report = EpochReport {
             epoch,
             train_loss,
-            train_accuracy: correct / train.len() as f64,
-            validation_loss,
-            validation_accuracy,
+            train_accuracy: correct / seen as f64,
+            validation_loss: validation_metrics.as_ref().map(|(loss, _)| *loss),
+            validation_accuracy: validation_metrics.as_ref().map(|(_, metrics)| metrics.accuracy),
+            validation_metrics: validation_metrics.map(|(_, metrics)| metrics),
+            batches_done,
+            batches,
         };
 
-        if let (Some(_), Some(loss)) = (config.early_stopping_patience, validation_loss) {
+        if let (Some(_), Some(loss)) = (config.early_stopping_patience, report.validation_loss) {
             let improved = best.as_ref().is_none_or(|(best_loss, _, _)| loss < *best_loss);
             if improved {
                 best = Some((loss, epoch, head.clone()));
             }
         }
-        let keep_going = observer.epoch(&report);
+        let keep_going = observer.epoch(&report) && !stopped;
         history.push(report);
 
         if !keep_going {
-            stopped = epoch < config.epochs;
+            stopped = epoch < config.epochs || batches_done < batches;
             break;
         }
         if let (Some(patience), Some((_, best_epoch, _))) = (config.early_stopping_patience, &best)
@@ -204,15 +225,20 @@ pub async fn predict_probabilities(head: &Head, features: &Features, device: &De
     Ok(probabilities)
 }
 
-/// Returns the mean loss and the accuracy of the head on a set of features.
-async fn evaluate_loss(head: &Head, features: &Features, device: &Device) -> Result<(f64, f64), TrainError> {
+/// Returns the mean loss and the metrics of the head on a set of features.
+async fn evaluate_loss(head: &Head, features: &Features, device: &Device) -> Result<(f64, Metrics), TrainError> {
     let indices: Vec<usize> = (0..features.len()).collect();
     let logits = head.forward(features.batch_tensor(&indices, device));
     let labels = features.label_tensor(&indices, device);
-    let loss = read_scalar(head.loss(logits.clone(), labels.clone())).await?;
-    let hits = head.cat_probability(logits).greater_equal_elem(0.5).float().equal(labels).float().sum();
-    let accuracy = read_scalar(hits).await? / features.len() as f64;
-    Ok((loss, accuracy))
+    let loss = read_scalar(head.loss(logits.clone(), labels)).await?;
+    let probabilities = head
+        .cat_probability(logits)
+        .into_data_async()
+        .await
+        .map_err(|error| TrainError::Device(format!("{error:?}")))?
+        .try_to_vec::<f32>()
+        .map_err(|error| TrainError::Device(format!("{error:?}")))?;
+    Ok((loss, Metrics::new(&probabilities, &features.labels)))
 }
 
 async fn read_scalar(tensor: burn::tensor::Tensor<1>) -> Result<f64, TrainError> {

@@ -5,6 +5,7 @@
 
 use super::backend::{BackendRequest, choose};
 use super::state::State;
+use crate::data::split::SplitIndices;
 use crate::model::summary::ModelSummary;
 use crate::training::{EpochReport, RunConfig, TrainObserver};
 use js_sys::{Function, Promise};
@@ -84,9 +85,9 @@ impl Session {
         to_js(&info)
     }
 
-    /// Returns RGB pixels (HWC) and labels of images `start..start + count` of a split
-    /// (`train` or `test`).
-    pub fn images(&self, split: &str, start: usize, count: usize) -> Result<JsValue, JsError> {
+    /// Returns RGB pixels (HWC) and labels of the images at `indices` of a split (`train` or
+    /// `test`).
+    pub fn images(&self, split: &str, indices: Vec<u32>) -> Result<JsValue, JsError> {
         #[derive(Serialize)]
         struct Images {
             #[serde(with = "serde_bytes_as_array")]
@@ -101,8 +102,11 @@ impl Session {
                 "test" => &data.test,
                 other => return Err(format!("unknown split {other:?}; use train or test")),
             };
-            let end = start.saturating_add(count).min(set.len());
-            let subset = set.subset(&(start.min(end)..end).collect::<Vec<_>>());
+            let indices: Vec<usize> = indices.into_iter().map(|index| index as usize).collect();
+            if let Some(&bad) = indices.iter().find(|&&index| index >= set.len()) {
+                return Err(format!("image {bad} does not exist; the {split} split has {} images", set.len()));
+            }
+            let subset = set.subset(&indices);
             Ok(Images {
                 pixels: subset.pixels,
                 labels: subset.labels,
@@ -110,6 +114,14 @@ impl Session {
             })
         })?;
         to_js(&images)
+    }
+
+    /// Splits the test images into validation and test parts (stratified) with the settings'
+    /// fraction and seed, and returns the indices and class counts of both.
+    pub fn split(&self, config: JsValue) -> Result<JsValue, JsError> {
+        let run = run_config(config)?;
+        let info = with_state(&self.state, |state| state.split(run.validation_fraction(), run.split_seed()))?;
+        to_js(&info)
     }
 
     /// Computes the base's features of all images at `input_size` x `input_size`, calling
@@ -129,28 +141,49 @@ impl Session {
         })
     }
 
-    /// Trains a head with the settings, calling `on_epoch(report)` after each epoch; a
-    /// callback that returns `false` stops training. Resolves to the history and evaluation.
-    pub fn train(&self, config: JsValue, on_epoch: Function) -> Promise {
+    /// Trains a head with the settings. `on_batch(epoch, batch, batches)` is called after each
+    /// gradient step and `on_epoch(report)` after each epoch; a callback that returns `false`
+    /// stops training and keeps the head trained so far. Resolves to the history and
+    /// evaluation.
+    pub fn train(&self, config: JsValue, on_batch: Function, on_epoch: Function) -> Promise {
         let shared = self.state.clone();
         future_to_promise(async move {
             let run = run_config(config).map_err(JsValue::from)?;
             let mut state = take(&shared)?;
-            let mut observer = JsObserver { on_epoch };
+            let mut observer = JsObserver { on_batch, on_epoch };
             let result = state.train(&run, &mut observer).await;
             put(&shared, state);
             to_js(&result.map_err(js_error)?).map_err(JsValue::from)
         })
     }
 
-    /// Resolves to the metrics of the current head on all test images.
-    pub fn evaluate(&self) -> Promise {
+    /// Resolves to the evaluation of the current head on the test images, split with
+    /// `config`'s validation fraction and seed when given, else as the head was trained.
+    pub fn evaluate(&self, config: JsValue) -> Promise {
         let shared = self.state.clone();
         future_to_promise(async move {
             let state = take(&shared)?;
-            let result = state.evaluate().await;
+            let split = if config.is_undefined() || config.is_null() {
+                Ok(None)
+            } else {
+                run_config(config).map_err(JsValue::from).and_then(|run| {
+                    state
+                        .split(run.validation_fraction(), run.split_seed())
+                        .map(|info| {
+                            Some(SplitIndices {
+                                validation: info.validation_indices,
+                                test: info.test_indices,
+                            })
+                        })
+                        .map_err(js_error)
+                })
+            };
+            let result = match split {
+                Ok(split) => state.evaluate(split).await.map_err(js_error),
+                Err(error) => Err(error),
+            };
             put(&shared, state);
-            to_js(&result.map_err(js_error)?).map_err(JsValue::from)
+            to_js(&result?).map_err(JsValue::from)
         })
     }
 
@@ -206,19 +239,35 @@ impl Session {
     }
 
     /// Loads a head file and returns its settings; on error the current head is kept.
+    ///
+    /// With `expected` settings, a head made for another input size or head layout is
+    /// rejected with a message that names both.
     #[wasm_bindgen(js_name = loadHead)]
-    pub fn load_head(&self, bytes: &[u8], name: &str) -> Result<JsValue, JsError> {
-        let settings = with_state(&self.state, |state| state.load_head(bytes, name))?;
+    pub fn load_head(&self, bytes: &[u8], name: &str, expected: JsValue) -> Result<JsValue, JsError> {
+        let expected = if expected.is_undefined() || expected.is_null() {
+            None
+        } else {
+            Some(run_config(expected)?)
+        };
+        let settings = with_state(&self.state, |state| state.load_head(bytes, name, expected.as_ref()))?;
         to_js(&settings)
     }
 }
 
-/// Forwards epoch reports to a JavaScript callback.
+/// Forwards training progress to JavaScript callbacks.
 struct JsObserver {
+    on_batch: Function,
     on_epoch: Function,
 }
 
 impl TrainObserver for JsObserver {
+    fn batch(&mut self, epoch: usize, batch: usize, batches: usize) -> bool {
+        let answer = self
+            .on_batch
+            .call3(&JsValue::NULL, &JsValue::from(epoch), &JsValue::from(batch), &JsValue::from(batches));
+        !matches!(answer, Ok(value) if value.as_bool() == Some(false))
+    }
+
     fn epoch(&mut self, report: &EpochReport) -> bool {
         let Ok(value) = to_js(report) else { return true };
         match self.on_epoch.call1(&JsValue::NULL, &value) {

@@ -3,7 +3,7 @@
 use crate::data::split::{SplitIndices, stratified_split};
 use crate::data::{CatData, pack};
 use crate::images::{DecodeLimits, decode_rgb, frame_rgb};
-use crate::metrics::{Metrics, RocPoint, THRESHOLD, roc_curve};
+use crate::metrics::{RocPoint, THRESHOLD, roc_curve};
 use crate::model::{Head, HeadSettings, InputSize, Vgg16Base, load_head, save_head};
 use crate::training::{EpochReport, Evaluation, Features, RunConfig, TrainObserver, evaluate, extract_features, train_head};
 use crate::weights::store;
@@ -54,6 +54,21 @@ pub struct TrainingResult {
     pub roc: Vec<RocPoint>,
     pub validation_indices: Vec<usize>,
     pub test_indices: Vec<usize>,
+    /// Labels of all test images, in file order.
+    pub test_labels: Vec<u8>,
+    /// Whether the Stop button ended training early.
+    pub stopped: bool,
+}
+
+/// The validation split of the test images for one fraction and seed.
+#[derive(Serialize)]
+pub struct SplitInfo {
+    pub validation_indices: Vec<usize>,
+    pub test_indices: Vec<usize>,
+    /// Non-cats and cats in the validation part.
+    pub validation_class_counts: [usize; 2],
+    /// Non-cats and cats in the test part.
+    pub test_class_counts: [usize; 2],
 }
 
 impl State {
@@ -135,6 +150,8 @@ impl State {
             evaluation,
             validation_indices: split.validation.clone(),
             test_indices: split.test.clone(),
+            test_labels: test.labels.clone(),
+            stopped: trained.stopped,
         };
         self.trained = Some(TrainedState {
             head: trained.head,
@@ -148,16 +165,49 @@ impl State {
         Ok(result)
     }
 
-    /// Evaluates the trained head on the test images with the split it was trained with.
-    pub async fn evaluate(&self) -> Result<Metrics, String> {
+    /// Splits the test images into validation and test parts, stratified by class.
+    pub fn split(&self, fraction: f64, seed: u64) -> Result<SplitInfo, String> {
+        let data = self.data.as_ref().ok_or("load the data first")?;
+        let labels = &data.test.labels;
+        let split = stratified_split(labels, fraction, seed).map_err(|error| error.to_string())?;
+        let count = |indices: &[usize]| {
+            let cats = indices.iter().filter(|&&index| labels[index] == 1).count();
+            [indices.len() - cats, cats]
+        };
+        Ok(SplitInfo {
+            validation_class_counts: count(&split.validation),
+            test_class_counts: count(&split.test),
+            validation_indices: split.validation,
+            test_indices: split.test,
+        })
+    }
+
+    /// Evaluates the current head on the test images, with `split` or else the split it was
+    /// trained with, and returns what the page shows after training.
+    pub async fn evaluate(&self, split: Option<SplitIndices>) -> Result<TrainingResult, String> {
         let trained = self.trained.as_ref().ok_or("train or load a head first")?;
-        let (_, _, test) = self.features.as_ref().ok_or("compute the features first")?;
-        let split = trained.split.clone().unwrap_or(SplitIndices {
+        let (input, _, test) = self.features.as_ref().ok_or("compute the features first")?;
+        if *input != trained.settings.input_size {
+            return Err(format!(
+                "the head takes {}x{} images but the features were computed at {}x{}; compute them again",
+                trained.settings.input_size.width, trained.settings.input_size.height, input.width, input.height
+            ));
+        }
+        let split = split.or_else(|| trained.split.clone()).unwrap_or(SplitIndices {
             validation: Vec::new(),
             test: (0..test.len()).collect(),
         });
         let evaluation = evaluate(&trained.head, test, &split, &self.device).await.map_err(|error| error.to_string())?;
-        Ok(evaluation.all)
+        Ok(TrainingResult {
+            history: Vec::new(),
+            kept_epoch: 0,
+            roc: roc_curve(&evaluation.probabilities, &test.labels),
+            evaluation,
+            validation_indices: split.validation,
+            test_indices: split.test,
+            test_labels: test.labels.clone(),
+            stopped: false,
+        })
     }
 
     /// Classifies the bytes of an image file.
@@ -192,8 +242,14 @@ impl State {
     }
 
     /// Loads a head file; on error the current head is kept.
-    pub fn load_head(&mut self, bytes: &[u8], name: &str) -> Result<HeadSettings, String> {
+    ///
+    /// With `expected`, a head made for another input size or head layout is rejected, so a
+    /// file never silently replaces the model that the page's settings describe.
+    pub fn load_head(&mut self, bytes: &[u8], name: &str, expected: Option<&RunConfig>) -> Result<HeadSettings, String> {
         let (head, settings) = load_head(bytes, name, &self.device).map_err(|error| error.to_string())?;
+        if let Some(expected) = expected {
+            check_head_matches(&settings, expected, name)?;
+        }
         self.trained = Some(TrainedState {
             head,
             settings: settings.clone(),
@@ -225,4 +281,27 @@ impl State {
             cat_probability,
         })
     }
+}
+
+/// Fails with a message naming both layouts when a head file does not fit the page's settings.
+fn check_head_matches(settings: &HeadSettings, expected: &RunConfig, name: &str) -> Result<(), String> {
+    let size = |input: InputSize| format!("{}x{}", input.width, input.height);
+    if settings.input_size != expected.input_size {
+        return Err(format!(
+            "cannot load the head from {name}: it was made for {} input images but the model is set to {}; \
+             set the input size to {} and load it again, or train a new head",
+            size(settings.input_size),
+            size(expected.input_size),
+            size(settings.input_size)
+        ));
+    }
+    if settings.head != expected.head {
+        return Err(format!(
+            "cannot load the head from {name}: it has the layers {} but the model is set to {}; \
+             change the model settings to match and load it again, or train a new head",
+            settings.head.describe(),
+            expected.head.describe()
+        ));
+    }
+    Ok(())
 }

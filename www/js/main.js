@@ -1,55 +1,43 @@
-// Directs the workflow: start the model, load weights and data, compute features, train,
-// evaluate, classify. One operation runs at a time; the controls are disabled meanwhile.
+// Directs the workflow: start the model, load weights and data, split, build, compile, train,
+// evaluate, keep and classify. One operation runs at a time; the controls are disabled
+// meanwhile, except Stop during training.
 import { Camera } from './camera.js';
+import { RocChart, TrainingCurves } from './charts.js';
+import * as evaluationView from './evaluation-view.js';
+import * as headStore from './head-store.js';
 import { ModelClient } from './model-client.js';
+import * as modelView from './model-view.js';
+import * as settings from './settings.js';
 import * as ui from './ui.js';
 
 const GRID_PAGE = 24;
 const FEATURE_BATCH = 32;
+const HEAD_FILE = 'catvnoncat-head.safetensors';
 
 const params = new URLSearchParams(location.search);
 const client = new ModelClient();
 const camera = new Camera(ui.video);
+const curves = new TrainingCurves(document.getElementById('loss-chart'), document.getElementById('accuracy-chart'));
+const roc = new RocChart(document.getElementById('roc-chart'), document.getElementById('roc-auc'));
 
 const state = {
   requestedBackend: params.get('backend') ?? 'auto',
   backend: null,
   weightsLoaded: false,
   data: null,
-  featuresReady: false,
-  trained: false,
-  headBytes: null,
-  grid: { split: 'train', first: 0 },
+  split: null,
+  /** Side of the input size the cached features were computed at, or null. */
+  featuresSide: null,
+  /** The current head: its file bytes and the settings it was made with. */
+  head: null,
+  lastResult: null,
+  /** Number of results shown so far, so that the automated checks can wait for the next one. */
+  resultCount: 0,
+  /** Base cost at 64x64 and the extraction speed measured on this backend, for the cost hint. */
+  speed: { flops: null, imagesPerSecond: null },
+  grid: { view: 'train', first: 0 },
   busy: false,
 };
-
-/** Checks the page's settings and throws an error that names the field and its range. */
-function checkSettings(settings) {
-  if (!Number.isInteger(settings.epochs) || settings.epochs < 1 || settings.epochs > 1000) {
-    throw new Error(`Epochs must be a whole number from 1 to 1000, got ${settings.epochsText || 'nothing'}`);
-  }
-  if (!(settings.learningRate > 0 && settings.learningRate <= 10)) {
-    throw new Error(`Learning rate must be above 0 and at most 10, got ${settings.learningRateText || 'nothing'}`);
-  }
-  if (!(settings.validationFraction > 0 && settings.validationFraction < 1)) {
-    throw new Error(`Validation fraction must be above 0 and below 1, got ${settings.validationFractionText || 'nothing'}`);
-  }
-}
-
-function config() {
-  const settings = ui.settings();
-  checkSettings(settings);
-  return {
-    input_size: { height: 64, width: 64 },
-    head: { pooling: 'flatten', dense: [{ units: 256, activation: 'relu' }], dropout: 0.5, output: 'sigmoid' },
-    training: {
-      optimizer: settings.optimizer, learning_rate: settings.learningRate, momentum: 0.9,
-      batch_size: 32, epochs: settings.epochs, seed: 42, early_stopping_patience: null,
-    },
-    validation_fraction: settings.validationFraction,
-    split_seed: 42,
-  };
-}
 
 /** Runs one operation at a time and shows its error in the page. */
 async function exclusive(work) {
@@ -90,8 +78,8 @@ async function recover(error) {
 async function startModel(backend, notice = null) {
   ui.setStatus('starting the model…');
   state.weightsLoaded = false;
-  state.featuresReady = false;
-  state.trained = false;
+  state.featuresSide = null;
+  state.speed.imagesPerSecond = null;
   const started = await client.start(backend);
   state.backend = started.backend;
   state.requestedBackend = backend;
@@ -101,10 +89,8 @@ async function startModel(backend, notice = null) {
     state.data = null;
     await ensureData();
   }
-  if (state.headBytes) {
-    await ensureWeights();
-    await client.call('loadHead', [state.headBytes.slice().buffer, 'the head trained before the restart']);
-    state.trained = true;
+  if (state.head) {
+    await client.call('loadHead', [state.head.bytes.slice().buffer, 'the head trained before the restart', null]);
   }
   ui.setStatus('ready');
 }
@@ -126,56 +112,184 @@ async function ensureData() {
   });
   ui.showDataInfo(state.data);
   ui.setProgress('', 0, 1);
-  await showGrid(state.grid.split, 0);
+  await refreshSplit();
+  await showGrid(state.grid.view, 0);
 }
 
-async function ensureFeatures() {
-  if (state.featuresReady) return;
+async function ensureFeatures(side) {
+  if (state.featuresSide === side) return;
   const started = performance.now();
-  await client.call('extractFeatures', [64, FEATURE_BATCH], {
+  let count = 0;
+  await client.call('extractFeatures', [side, FEATURE_BATCH], {
     onProgress: (kind, done, total) => {
+      count = done;
       const seconds = (performance.now() - started) / 1000;
-      ui.setProgress(`features: ${done} of ${total} images (${(done / seconds).toFixed(1)} images/s)`, done, total);
+      ui.setProgress(`features at ${side} x ${side}: ${done} of ${total} images (${(done / seconds).toFixed(1)} images/s)`, done, total);
     },
   });
-  state.featuresReady = true;
+  state.featuresSide = side;
+  if (side === 64) {
+    state.speed.imagesPerSecond = count / ((performance.now() - started) / 1000);
+    await refreshSummary();
+  }
 }
 
 async function train() {
+  const config = settings.read();
   await ensureWeights();
   await ensureData();
-  await ensureFeatures();
+  await ensureFeatures(config.input_size.width);
 
-  const run = config();
   ui.resetHistory();
+  curves.reset();
+  evaluationView.clear();
+  ui.setTrainStatus('training…');
+  ui.setTraining(true);
+  const { epochs } = config.training;
   const started = performance.now();
-  const result = await client.call('train', [run], {
-    onProgress: (kind, done, total, report) => {
-      ui.setProgress(`epoch ${done} of ${total}`, done, total);
-      ui.addEpoch(report);
-    },
-  });
+  let result;
+  try {
+    result = await client.call('train', [config], {
+      onProgress: (kind, done, total, detail) => {
+        if (kind === 'batch') {
+          const { epoch, batches } = detail;
+          ui.setProgress(`training: epoch ${epoch} of ${epochs}, batch ${done} of ${batches}`, (epoch - 1) * batches + done, epochs * batches);
+        } else {
+          ui.addEpoch(detail);
+          curves.add(detail);
+        }
+      },
+    });
+  } finally {
+    ui.setTraining(false);
+  }
   const seconds = (performance.now() - started) / 1000;
-  state.trained = true;
-  ui.showEvaluation(result.evaluation);
+  const last = result.history.at(-1);
+  const ended = result.stopped
+    ? `stopped at epoch ${last.epoch}, batch ${last.batches_done} of ${last.batches}`
+    : `${result.history.length} of ${epochs} epochs`;
+  const kept = config.training.early_stopping_patience != null ? `; kept the weights of epoch ${result.kept_epoch}, the lowest validation loss` : '';
+  ui.setTrainStatus(`trained in ${seconds.toFixed(1)} s (${ended}${kept})`);
   ui.setStatus(`trained in ${seconds.toFixed(1)} s`);
-  state.headBytes = await client.call('saveHead');
+
+  const bytes = new Uint8Array(await client.call('saveHead'));
+  await setHead(bytes, config, `trained in this tab on the ${state.backend} backend`);
+  await showResult(result);
 }
 
-async function showGrid(split, first) {
+/** Makes `bytes` the current head, keeps it in this browser and enables its download. */
+async function setHead(bytes, config, origin) {
+  state.head = { bytes, config };
+  let where = 'kept in this browser';
+  try {
+    await headStore.keep(bytes, config, origin);
+  } catch (error) {
+    where = `not kept in this browser (${error.message}); download it to keep it`;
+  }
+  ui.setHeadAvailable(true, `Current head: ${origin}, ${(bytes.length / 1e6).toFixed(2)} MB, ${where}.`);
+}
+
+async function showResult(result) {
+  state.lastResult = result;
+  state.resultCount += 1;
+  evaluationView.showMetrics(result.evaluation, settings.chosenMetrics());
+  roc.show(result.roc, result.evaluation.all.roc_auc);
+  const wrong = evaluationView.misclassifiedIndices(result.evaluation.probabilities, result.test_labels);
+  const images = await client.call('images', ['test', wrong]);
+  evaluationView.showMisclassified(wrong, images, result, state.data.classes);
+}
+
+async function evaluate() {
+  if (!state.head) throw new Error('train or load a head first');
+  await ensureWeights();
+  await ensureData();
+  await ensureFeatures(state.head.config.input_size.width);
+  const result = await client.call('evaluate', [settings.read()]);
+  await showResult(result);
+}
+
+async function loadHeadFile(file) {
+  const config = settings.read();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const loaded = await client.call('loadHead', [bytes.slice().buffer, file.name, config]);
+  await setHead(bytes, { ...config, training: loaded.training ?? config.training }, `loaded from ${file.name}`);
+  if (state.featuresSide === config.input_size.width) {
+    const result = await client.call('evaluate', [config]);
+    await showResult(result);
+  } else {
+    evaluationView.clear();
+    ui.setStatus(`loaded the head from ${file.name}; press "Evaluate the current head" to score it`);
+  }
+}
+
+/** Loads the head kept in this browser by an earlier visit, with the settings that made it. */
+async function restoreKeptHead() {
+  let record;
+  try {
+    record = await headStore.kept();
+  } catch (error) {
+    ui.showNotice(`this browser's storage is not available (${error.message}); trained heads are not kept across visits`);
+    return;
+  }
+  if (!record) return;
+  const bytes = new Uint8Array(record.bytes);
+  try {
+    await client.call('loadHead', [bytes.slice().buffer, 'the head kept in this browser', null]);
+  } catch (error) {
+    await headStore.forget();
+    throw new Error(`${error.message}; it was removed from this browser, train a new head`);
+  }
+  settings.write(record.config);
+  state.head = { bytes, config: record.config };
+  ui.setHeadAvailable(true, `Current head: ${record.origin}, kept in this browser since ${new Date(record.savedAt).toLocaleString('en')}.`);
+  ui.setStatus('restored the head kept in this browser');
+}
+
+async function refreshSummary() {
+  const config = settings.read();
+  const summary = await client.call('summary', [config]);
+  modelView.showSummary(summary);
+  if (state.speed.flops === null) {
+    const at64 = await client.call('summary', [{ ...config, input_size: { height: 64, width: 64 } }]);
+    state.speed.flops = at64.base_flops;
+  }
+  modelView.showInputCost(summary, state.speed);
+}
+
+async function refreshSplit() {
+  const config = settings.read();
+  state.split = await client.call('split', [config]);
+  ui.showSplit(state.split);
+  if (state.grid.view === 'validation' || state.grid.view === 'test-part') await showGrid(state.grid.view, 0);
+}
+
+/** Returns the split an image view draws from and the indices of its images. */
+function gridIndices(view) {
+  const range = (count) => Array.from({ length: count }, (_, index) => index);
+  switch (view) {
+    case 'train': return ['train', range(state.data.train_count)];
+    case 'test': return ['test', range(state.data.test_count)];
+    case 'validation': return ['test', state.split.validation_indices];
+    default: return ['test', state.split.test_indices];
+  }
+}
+
+async function showGrid(view, first) {
   if (!state.data) return;
-  const total = split === 'train' ? state.data.train_count : state.data.test_count;
-  const lastPage = Math.floor((total - 1) / GRID_PAGE) * GRID_PAGE;
+  const [split, indices] = gridIndices(view);
+  const lastPage = Math.max(0, Math.floor((indices.length - 1) / GRID_PAGE) * GRID_PAGE);
   const start = Math.max(0, Math.min(first, lastPage));
-  const images = await client.call('images', [split, start, GRID_PAGE]);
-  state.grid = { split, first: start };
-  ui.showGrid(images, state.data.classes, start, total);
+  const page = indices.slice(start, start + GRID_PAGE);
+  const images = await client.call('images', [split, page]);
+  state.grid = { view, first: start };
+  ui.showGrid(images, page, state.data.classes, start, indices.length);
   ui.setGridPaging(start > 0, start < lastPage);
 }
 
 async function classifyFile(file) {
   await exclusive(async () => {
-    if (!state.trained) throw new Error('train the model before classifying images');
+    if (!state.head) throw new Error('train or load a head before classifying images');
+    await ensureWeights();
     ui.showPreview(file);
     const bytes = await file.arrayBuffer();
     const prediction = await client.call('classifyFile', [bytes], { transfer: [bytes] });
@@ -195,21 +309,23 @@ async function startCamera() {
     return;
   }
   ui.setCameraRunning(true);
+  if (state.head && !state.weightsLoaded) await exclusive(ensureWeights);
   classifyFrames();
 }
 
 async function classifyFrames() {
   const times = [];
   while (camera.running) {
-    if (state.busy || !state.trained) {
-      if (!state.trained) ui.setPrediction(null);
+    if (state.busy || !state.head || !state.weightsLoaded) {
+      if (!state.head) ui.setPrediction(null);
       await new Promise((resolve) => setTimeout(resolve, 100));
       continue;
     }
     const started = performance.now();
-    const rgba = camera.frame(64);
+    const side = state.head.config.input_size.width;
+    const rgba = camera.frame(side);
     try {
-      const prediction = await client.call('classifyFrame', [rgba.buffer, 64, 64], { transfer: [rgba.buffer] });
+      const prediction = await client.call('classifyFrame', [rgba.buffer, side, side], { transfer: [rgba.buffer] });
       ui.setPrediction(prediction);
     } catch (error) {
       camera.stop();
@@ -226,14 +342,34 @@ async function classifyFrames() {
   }
 }
 
-async function refreshSummary() {
-  const summary = await client.call('summary', [config()]);
-  ui.showSummary(summary);
+function showError(error) {
+  ui.showError(error.message);
 }
 
 async function boot() {
   ui.bind({
     train: () => exclusive(train),
+    stop: () => client.call('stop').catch(showError),
+    evaluate: () => exclusive(evaluate),
+    exportSettings: () => {
+      try {
+        headStore.download(JSON.stringify(settings.read(), null, 2), 'catvnoncat-settings.json', 'application/json');
+      } catch (error) {
+        showError(error);
+      }
+    },
+    resetSettings: () => exclusive(async () => {
+      settings.write(await client.call('defaultConfig'));
+      await refreshSummary();
+      await refreshSplit();
+    }),
+    downloadHead: () => {
+      if (state.head) headStore.download(state.head.bytes, HEAD_FILE);
+    },
+    loadHead: (file) => exclusive(() => loadHeadFile(file)),
+    forgetHead: () => headStore.forget()
+      .then(() => ui.setHeadAvailable(Boolean(state.head), 'Nothing is kept in this browser now; the current head stays until the page is closed.'))
+      .catch(showError),
     changeBackend: (backend) => exclusive(() => startModel(backend)),
     classifyFile,
     startCamera,
@@ -241,24 +377,31 @@ async function boot() {
       camera.stop();
       ui.setCameraRunning(false);
     },
-    showGrid: (split, first) => exclusive(async () => {
+    showGrid: (view, first) => exclusive(async () => {
       await ensureData();
-      await showGrid(split, first);
+      await showGrid(view, first);
     }),
     pageGrid: (direction) => exclusive(async () => {
       await ensureData();
-      await showGrid(state.grid.split, state.grid.first + direction * GRID_PAGE);
+      await showGrid(state.grid.view, state.grid.first + direction * GRID_PAGE);
     }),
-    settingsChanged: () => {
+  });
+  settings.bind({
+    onChange: () => {
       ui.clearError();
-      refreshSummary().catch((error) => ui.showError(error.message));
+      refreshSummary().catch(showError);
+    },
+    onSplitChange: () => {
+      if (state.data) refreshSplit().catch(showError);
     },
   });
-  const epochs = Number(params.get('epochs'));
-  if (Number.isInteger(epochs) && epochs > 0) ui.setEpochs(epochs);
 
   await exclusive(async () => {
     await startModel(state.requestedBackend);
+    settings.write(await client.call('defaultConfig'));
+    await restoreKeptHead();
+    const epochs = Number(params.get('epochs'));
+    if (Number.isInteger(epochs) && epochs > 0) settings.setEpochs(epochs);
     await refreshSummary();
     await ensureData();
   });
@@ -270,6 +413,15 @@ window.catvnoncat = {
   baseFeatures: (start, count) => client.call('baseFeatures', [start, count]),
   get backend() {
     return state.backend;
+  },
+  get lastResult() {
+    return state.lastResult;
+  },
+  get resultCount() {
+    return state.resultCount;
+  },
+  get curvePoints() {
+    return curves.points;
   },
 };
 

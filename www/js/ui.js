@@ -1,15 +1,18 @@
-// The only module that touches the DOM: element lookups, getters for the settings and setters
-// for what the page shows.
+// The page's general views: status, errors, progress, the data grid, the split, the training
+// table, the head controls and classification. The settings form, the model views, the charts
+// and the evaluation have modules of their own.
+import { imageFigure } from './figures.js';
 
 const $ = (id) => document.getElementById(id);
 
 const elements = {
   backend: $('backend'), backendChoice: $('backend-choice'), status: $('status'), notice: $('notice'), error: $('error'),
+  progress: $('progress'), progressText: $('progress-text'),
   dataInfo: $('data-info'), grid: $('grid'), gridSplit: $('grid-split'), gridPrev: $('grid-prev'), gridNext: $('grid-next'), gridPage: $('grid-page'),
-  epochs: $('epochs'), learningRate: $('learning-rate'), optimizer: $('optimizer'), validationFraction: $('validation-fraction'),
-  summary: $('summary'), totalParams: $('total-params'), trainableParams: $('trainable-params'),
-  train: $('train'), progress: $('progress'), progressText: $('progress-text'), history: $('history'),
-  testAccuracy: $('test-accuracy'), metrics: $('metrics'), confusion: $('confusion-matrix'),
+  splitInfo: $('split-info'),
+  exportSettings: $('export-settings'), resetSettings: $('reset-settings'),
+  train: $('train'), stop: $('stop'), trainStatus: $('train-status'), history: $('history'), evaluate: $('evaluate'),
+  headDownload: $('head-download'), headUpload: $('head-upload'), headForget: $('head-forget'), headInfo: $('head-info'),
   upload: $('upload'), dropZone: $('drop-zone'), cameraStart: $('camera-start'), cameraStop: $('camera-stop'),
   fps: $('fps'), video: $('video'), preview: $('preview'), prediction: $('prediction'),
 };
@@ -18,14 +21,25 @@ export const video = elements.video;
 
 const percent = (value) => `${(value * 100).toFixed(1)}%`;
 
+function onFile(input, handler) {
+  input.addEventListener('change', () => {
+    const file = input.files[0];
+    if (file) handler(file);
+    input.value = '';
+  });
+}
+
 export function bind(handlers) {
   elements.train.addEventListener('click', handlers.train);
+  elements.stop.addEventListener('click', handlers.stop);
+  elements.evaluate.addEventListener('click', handlers.evaluate);
+  elements.exportSettings.addEventListener('click', handlers.exportSettings);
+  elements.resetSettings.addEventListener('click', handlers.resetSettings);
+  elements.headDownload.addEventListener('click', handlers.downloadHead);
+  elements.headForget.addEventListener('click', handlers.forgetHead);
+  onFile(elements.headUpload, handlers.loadHead);
   elements.backendChoice.addEventListener('change', () => handlers.changeBackend(elements.backendChoice.value));
-  elements.upload.addEventListener('change', () => {
-    const file = elements.upload.files[0];
-    if (file) handlers.classifyFile(file);
-    elements.upload.value = '';
-  });
+  onFile(elements.upload, handlers.classifyFile);
   elements.dropZone.addEventListener('dragover', (event) => {
     event.preventDefault();
     elements.dropZone.classList.add('over');
@@ -42,26 +56,6 @@ export function bind(handlers) {
   elements.gridSplit.addEventListener('change', () => handlers.showGrid(elements.gridSplit.value, 0));
   elements.gridPrev.addEventListener('click', () => handlers.pageGrid(-1));
   elements.gridNext.addEventListener('click', () => handlers.pageGrid(1));
-  for (const input of [elements.epochs, elements.learningRate, elements.optimizer, elements.validationFraction]) {
-    input.addEventListener('change', handlers.settingsChanged);
-  }
-}
-
-export function settings() {
-  const number = (input) => (input.value.trim() === '' ? NaN : Number(input.value));
-  return {
-    epochs: number(elements.epochs),
-    epochsText: elements.epochs.value,
-    learningRate: number(elements.learningRate),
-    learningRateText: elements.learningRate.value,
-    optimizer: elements.optimizer.value,
-    validationFraction: number(elements.validationFraction),
-    validationFractionText: elements.validationFraction.value,
-  };
-}
-
-export function setEpochs(epochs) {
-  elements.epochs.value = String(epochs);
 }
 
 export function setBackend(name, requested) {
@@ -87,8 +81,13 @@ export function clearError() {
 }
 
 export function setBusy(busy) {
-  elements.train.disabled = busy;
-  elements.backendChoice.disabled = busy;
+  for (const control of [elements.train, elements.evaluate, elements.backendChoice, elements.headUpload, elements.resetSettings]) {
+    control.disabled = busy;
+  }
+}
+
+export function setTraining(training) {
+  elements.stop.disabled = !training;
 }
 
 export function setProgress(label, done, total) {
@@ -101,30 +100,23 @@ export function showDataInfo(info) {
   const [trainNonCats, trainCats] = info.train_class_counts;
   const [testNonCats, testCats] = info.test_class_counts;
   elements.dataInfo.textContent =
-    `Classes: ${info.classes.join(', ')}. Training: ${info.train_count} images (${trainCats} cats, ${trainNonCats} non-cats). ` +
-    `Test: ${info.test_count} images (${testCats} cats, ${testNonCats} non-cats), split into validation and test parts when training.`;
+    `Classes from the data file: ${info.classes.join(', ')}. Training: ${info.train_count} images (${trainCats} cats, ${trainNonCats} non-cats). ` +
+    `Test: ${info.test_count} images (${testCats} cats, ${testNonCats} non-cats), split into validation and test parts below.`;
 }
 
-export function showGrid(images, classes, first, total) {
-  elements.grid.replaceChildren();
-  const { size, labels, pixels } = images;
-  labels.forEach((label, index) => {
-    const canvas = document.createElement('canvas');
-    canvas.width = size;
-    canvas.height = size;
-    const rgba = new ImageData(size, size);
-    for (let pixel = 0; pixel < size * size; pixel++) {
-      const source = (index * size * size + pixel) * 3;
-      rgba.data.set([pixels[source], pixels[source + 1], pixels[source + 2], 255], pixel * 4);
-    }
-    canvas.getContext('2d').putImageData(rgba, 0, 0);
-    const figure = document.createElement('figure');
-    const caption = document.createElement('figcaption');
-    caption.textContent = `#${first + index}: ${classes[label]}`;
-    figure.append(canvas, caption);
-    elements.grid.append(figure);
-  });
-  elements.gridPage.textContent = `images ${first}–${first + labels.length - 1} of ${total}`;
+export function showSplit(split) {
+  const [validationNonCats, validationCats] = split.validation_class_counts;
+  const [testNonCats, testCats] = split.test_class_counts;
+  elements.splitInfo.textContent =
+    `Validation part: ${split.validation_indices.length} images (${validationCats} cats, ${validationNonCats} non-cats). ` +
+    `Test part: ${split.test_indices.length} images (${testCats} cats, ${testNonCats} non-cats).`;
+}
+
+/** Shows a page of a view of the data; `numbers` are the images' indices in their split. */
+export function showGrid(images, numbers, classes, first, total) {
+  elements.grid.replaceChildren(...numbers.map((number, index) =>
+    imageFigure(images.pixels, index, images.size, `#${number}: ${classes[images.labels[index]]}`)));
+  elements.gridPage.textContent = total === 0 ? 'no images' : `images ${first + 1}–${first + numbers.length} of ${total}`;
 }
 
 export function setGridPaging(hasPrevious, hasNext) {
@@ -132,45 +124,29 @@ export function setGridPaging(hasPrevious, hasNext) {
   elements.gridNext.disabled = !hasNext;
 }
 
-export function showSummary(summary) {
-  const header = '<tr><th>Layer (type)</th><th>Output shape</th><th>Param #</th><th>Trainable</th></tr>';
-  const rows = summary.layers.map((layer) =>
-    `<tr class="${layer.trainable ? '' : 'frozen'}"><td>${layer.name} (${layer.kind})</td>` +
-    `<td>(None, ${layer.output_shape.join(', ')})</td><td>${layer.params.toLocaleString('en')}</td>` +
-    `<td>${layer.trainable ? 'yes' : 'no'}</td></tr>`);
-  elements.summary.innerHTML = header + rows.join('');
-  // Plain integers, as the page's contract for automated checks requires.
-  elements.totalParams.textContent = String(summary.total_params);
-  elements.trainableParams.textContent = String(summary.trainable_params);
+export function setTrainStatus(text) {
+  elements.trainStatus.textContent = text;
 }
 
 export function resetHistory() {
-  elements.history.innerHTML = '<tr><th>Epoch</th><th>Loss</th><th>Accuracy</th><th>Val. loss</th><th>Val. accuracy</th></tr>';
+  elements.history.replaceChildren();
+  const header = elements.history.insertRow();
+  for (const title of ['Epoch', 'Loss', 'Accuracy', 'Val. loss', 'Val. accuracy', 'Batches']) {
+    header.append(Object.assign(document.createElement('th'), { textContent: title }));
+  }
 }
 
 export function addEpoch(report) {
-  const row = document.createElement('tr');
   const cells = [report.epoch, report.train_loss.toFixed(4), percent(report.train_accuracy),
-    report.validation_loss?.toFixed(4) ?? '–', report.validation_accuracy == null ? '–' : percent(report.validation_accuracy)];
-  for (const value of cells) {
-    const cell = document.createElement('td');
-    cell.textContent = String(value);
-    row.append(cell);
-  }
-  elements.history.append(row);
+    report.validation_loss?.toFixed(4) ?? '–', report.validation_accuracy == null ? '–' : percent(report.validation_accuracy),
+    `${report.batches_done} of ${report.batches}`];
+  const row = elements.history.insertRow();
+  for (const value of cells) row.insertCell().textContent = String(value);
 }
 
-export function showEvaluation(evaluation) {
-  const { all, validation, test } = evaluation;
-  elements.testAccuracy.textContent = percent(all.accuracy);
-  elements.metrics.textContent =
-    `Validation (${validation.count} images): ${percent(validation.accuracy)}. Test part (${test.count} images): ${percent(test.accuracy)}. ` +
-    `All 50: precision ${all.precision.toFixed(3)}, recall ${all.recall.toFixed(3)}, F1 ${all.f1.toFixed(3)}, ROC AUC ${all.roc_auc?.toFixed(3) ?? 'n/a'}.`;
-  const c = all.confusion;
-  elements.confusion.innerHTML =
-    '<tr><th>actual \\ predicted</th><th>non-cat</th><th>cat</th></tr>' +
-    `<tr><th>non-cat</th><td>${c.true_negatives}</td><td>${c.false_positives}</td></tr>` +
-    `<tr><th>cat</th><td>${c.false_negatives}</td><td>${c.true_positives}</td></tr>`;
+export function setHeadAvailable(available, info) {
+  elements.headDownload.disabled = !available;
+  elements.headInfo.textContent = info;
 }
 
 export function showPreview(file) {

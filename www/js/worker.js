@@ -6,6 +6,8 @@ import init, { createSession, defaultConfig, summary } from '../pkg/catvnoncat.j
 
 const ready = init();
 let session = null;
+/** Set by a `stop` request; the running training run ends after its current batch. */
+let stopRequested = false;
 
 const asset = (path) => new URL(`../${path}`, import.meta.url);
 
@@ -61,20 +63,35 @@ const handlers = {
     const bytes = await download('data/catvnoncat.bin', report);
     return { ...requireSession().loadData(bytes), bytes: bytes.length };
   },
-  images(report, split, start, count) {
-    return requireSession().images(split, start, count);
+  images(report, split, indices) {
+    return requireSession().images(split, Uint32Array.from(indices));
+  },
+  split(report, config) {
+    return requireSession().split(config);
   },
   async extractFeatures(report, inputSize, batchSize) {
     await requireSession().extractFeatures(inputSize, batchSize, (done, total) => report('features', done, total));
   },
   async train(report, config) {
-    return requireSession().train(config, (epoch) => {
-      report('epoch', epoch.epoch, config.training.epochs, epoch);
-      return true;
-    });
+    stopRequested = false;
+    return requireSession().train(
+      config,
+      (epoch, batch, batches) => {
+        report('batch', batch, batches, { epoch, batches });
+        return !stopRequested;
+      },
+      (epoch) => {
+        report('epoch', epoch.epoch, config.training.epochs, epoch);
+        return !stopRequested;
+      },
+    );
   },
-  evaluate() {
-    return requireSession().evaluate();
+  // Runs while `train` waits between batches, since the worker serves messages then.
+  stop() {
+    stopRequested = true;
+  },
+  evaluate(report, config) {
+    return requireSession().evaluate(config);
   },
   classifyFile(report, bytes) {
     return requireSession().classifyFile(new Uint8Array(bytes));
@@ -88,8 +105,8 @@ const handlers = {
   async saveHead() {
     return requireSession().saveHead();
   },
-  loadHead(report, bytes, name) {
-    return requireSession().loadHead(new Uint8Array(bytes), name);
+  loadHead(report, bytes, name, expected) {
+    return requireSession().loadHead(new Uint8Array(bytes), name, expected);
   },
   defaultConfig() {
     return defaultConfig();
