@@ -31,10 +31,22 @@ const PLAN = SHORT
     endToEnd: ['cpu', 'webgpu'],
   };
 const SKIP_FRAMES = 2;
+const errors = [];
 const PEER_PROVIDER = { cpu: 'wasm', webgpu: 'webgpu' };
 
 const log = (text) => console.error(`browser: ${text}`);
 const flagsFor = (backend) => (backend === 'webgpu' ? WEBGPU_FLAGS : []);
+
+/**
+ * Launches Chromium and logs when it exits. A crash otherwise only shows as "Target page,
+ * context or browser has been closed" in the next wait, without the time.
+ */
+async function start(flags) {
+  const browser = await launch(flags);
+  const started = Date.now();
+  browser.on('disconnected', () => log(`Chromium exited after ${((Date.now() - started) / 1000).toFixed(0)} s`));
+  return browser;
+}
 
 /** Returns the value at fraction `q` of the sorted values (nearest rank). */
 function percentile(values, q) {
@@ -53,6 +65,10 @@ async function open(browser, path) {
   const errors = [];
   const bytesByPath = {};
   page.on('pageerror', (error) => errors.push(error.message));
+  page.on('crash', () => log(`the page ${path} crashed`));
+  page.on('console', (message) => {
+    if (message.type() === 'error') log(`console error on ${path}: ${message.text()}`);
+  });
   page.on('requestfinished', async (request) => {
     const sizes = await request.sizes().catch(() => null);
     if (!sizes) return;
@@ -80,7 +96,7 @@ async function openApp(browser, backend) {
 /** Measures our backend through the page's test hooks: weights, first inference, batch 1, batched. */
 async function measureOurs(backend) {
   const plan = PLAN[backend];
-  const browser = await launch(flagsFor(backend));
+  const browser = await start(flagsFor(backend));
   try {
     const session = await openApp(browser, backend);
     await session.page.locator('#grid figure').first().waitFor({ timeout: 60_000 });
@@ -121,7 +137,7 @@ async function measureOurs(backend) {
 /** Measures onnxruntime-web on the bench page, with the execution provider that matches `backend`. */
 async function measurePeer(backend) {
   const plan = PLAN[backend];
-  const browser = await launch(flagsFor(backend));
+  const browser = await start(flagsFor(backend));
   try {
     const session = await open(browser, '/bench/');
     await session.page.waitForFunction(() => window.ortBench);
@@ -167,7 +183,7 @@ async function measureWebcam(page, frames) {
 
 /** Measures the user's whole wait from opening the page to the accuracy shown, then webcam frames. */
 async function measureEndToEnd(backend, video) {
-  const browser = await launch([...flagsFor(backend), ...cameraFlags(video)]);
+  const browser = await start([...flagsFor(backend), ...cameraFlags(video)]);
   try {
     const session = await openApp(browser, backend);
     await session.page.evaluate(watchSteps);
@@ -197,16 +213,70 @@ function fileSizes() {
   };
 }
 
+/** Runs one part of the benchmark; a failure is logged and listed in `results.errors`. */
+async function attempt(part, work) {
+  try {
+    await work();
+  } catch (error) {
+    log(`${part} failed: ${error.message}`);
+    errors.push({ part, error: error.message.split('\n')[0] });
+  }
+}
+
+async function recordThroughput(results, backend) {
+  const plan = PLAN[backend];
+  const peerName = `ortweb_${PEER_PROVIDER[backend]}`;
+  log(`${backend}: our backend, batch 1 and ${plan.batch}`);
+  const ours = await measureOurs(backend);
+  log(`${backend}: onnxruntime-web ${PEER_PROVIDER[backend]} provider`);
+  const peer = await measurePeer(backend);
+
+  results[`browser_${backend}_img_s_64_b1`] = ours.imagesPerSecondBatch1;
+  results[`browser_${backend}_img_s_64_b${plan.batch}`] = ours.imagesPerSecondBatch;
+  results[`browser_${backend}_first_inference_ms`] = ours.firstInferenceMs;
+  results[`browser_${backend}_weights_ready_ms`] = ours.weightsMs;
+  results[`${peerName}_img_s_64_b1`] = peer.imagesPerSecondBatch1;
+  results[`${peerName}_img_s_64_b${plan.batch}`] = peer.imagesPerSecondBatch;
+  results[`${peerName}_first_inference_ms`] = peer.firstInferenceMs;
+  results[`${peerName}_session_ms`] = peer.sessionMs;
+  results[`${peerName}_threads`] = peer.threads;
+  results[`${peerName}_peak_tab_memory_bytes`] = peer.memory.rendererBytes;
+  results[`${peerName}_gpu_process_peak_bytes`] = peer.memory.gpuBytes;
+  results[`browser_${backend}_vs_${peerName}_max_rel_diff`] = maxRelativeDifference(peer.firstFeatures, ours.firstFeatures);
+  results.ortweb_version = peer.version;
+  results[`browser_${backend}_batch`] = plan.batch;
+}
+
+async function recordEndToEnd(results, backend, video) {
+  log(`${backend}: end to end with ${PLAN[backend].frames} webcam frames`);
+  const run = await measureEndToEnd(backend, video);
+  results[`e2e_${backend}_seconds`] = run.steps.accuracyShown / 1000;
+  results[`e2e_${backend}_weights_ready_seconds`] = run.steps.weightsReady / 1000;
+  results[`e2e_${backend}_features_done_seconds`] = run.steps.featuresDone / 1000;
+  results[`test_accuracy_${backend}`] = run.accuracy / 100;
+  results[`peak_tab_memory_bytes_${backend}`] = run.memory.rendererBytes;
+  results[`gpu_process_peak_bytes_${backend}`] = run.memory.gpuBytes;
+  if (run.webcam) {
+    results[`webcam_p50_ms_${backend}`] = run.webcam.p50;
+    results[`webcam_p95_ms_${backend}`] = run.webcam.p95;
+    results[`webcam_frames_${backend}`] = run.webcam.frames;
+  }
+  const bytes = (prefix) => Object.entries(run.bytesByPath).filter(([path]) => path.startsWith(prefix)).reduce((sum, [, size]) => sum + size, 0);
+  results.weights_download_bytes = bytes('/weights/');
+  results.data_download_bytes = bytes('/data/');
+  results.page_download_bytes = Object.values(run.bytesByPath).reduce((sum, size) => sum + size, 0);
+}
+
 async function main() {
   const out = process.argv[2];
   if (!out) throw new Error('usage: node bench/browser.mjs OUT_JSON');
   const video = join(mkdtempSync(join(tmpdir(), 'catvnoncat-bench-')), 'cat.y4m');
   writeFileSync(video, encodeY4m(readTestImages()[CAT].rgb, 64));
 
-  const results = { browser_plan: SHORT ? 'short' : 'full', ...fileSizes() };
+  const results = { browser_plan: SHORT ? 'short' : 'full', ...fileSizes(), errors };
   const server = await startServer(PORT);
   try {
-    const version = await launch([]).then(async (browser) => {
+    const version = await start([]).then(async (browser) => {
       const text = browser.version();
       await browser.close();
       return text;
@@ -214,47 +284,10 @@ async function main() {
     results.chromium_version = version;
 
     for (const backend of ['cpu', 'webgpu']) {
-      const plan = PLAN[backend];
-      const peerName = `ortweb_${PEER_PROVIDER[backend]}`;
-      log(`${backend}: our backend, batch 1 and ${plan.batch}`);
-      const ours = await measureOurs(backend);
-      log(`${backend}: onnxruntime-web ${PEER_PROVIDER[backend]} provider`);
-      const peer = await measurePeer(backend);
-
-      results[`browser_${backend}_img_s_64_b1`] = ours.imagesPerSecondBatch1;
-      results[`browser_${backend}_img_s_64_b${plan.batch}`] = ours.imagesPerSecondBatch;
-      results[`browser_${backend}_first_inference_ms`] = ours.firstInferenceMs;
-      results[`browser_${backend}_weights_ready_ms`] = ours.weightsMs;
-      results[`${peerName}_img_s_64_b1`] = peer.imagesPerSecondBatch1;
-      results[`${peerName}_img_s_64_b${plan.batch}`] = peer.imagesPerSecondBatch;
-      results[`${peerName}_first_inference_ms`] = peer.firstInferenceMs;
-      results[`${peerName}_session_ms`] = peer.sessionMs;
-      results[`${peerName}_threads`] = peer.threads;
-      results[`${peerName}_peak_tab_memory_bytes`] = peer.memory.rendererBytes;
-      results[`${peerName}_gpu_process_peak_bytes`] = peer.memory.gpuBytes;
-      results[`browser_${backend}_vs_${peerName}_max_rel_diff`] = maxRelativeDifference(peer.firstFeatures, ours.firstFeatures);
-      results.ortweb_version = peer.version;
-      results[`browser_${backend}_batch`] = plan.batch;
+      await attempt(`${backend} throughput`, () => recordThroughput(results, backend));
     }
-
     for (const backend of PLAN.endToEnd) {
-      log(`${backend}: end to end with ${PLAN[backend].frames} webcam frames`);
-      const run = await measureEndToEnd(backend, video);
-      results[`e2e_${backend}_seconds`] = run.steps.accuracyShown / 1000;
-      results[`e2e_${backend}_weights_ready_seconds`] = run.steps.weightsReady / 1000;
-      results[`e2e_${backend}_features_done_seconds`] = run.steps.featuresDone / 1000;
-      results[`test_accuracy_${backend}`] = run.accuracy / 100;
-      results[`peak_tab_memory_bytes_${backend}`] = run.memory.rendererBytes;
-      results[`gpu_process_peak_bytes_${backend}`] = run.memory.gpuBytes;
-      if (run.webcam) {
-        results[`webcam_p50_ms_${backend}`] = run.webcam.p50;
-        results[`webcam_p95_ms_${backend}`] = run.webcam.p95;
-        results[`webcam_frames_${backend}`] = run.webcam.frames;
-      }
-      const bytes = (prefix) => Object.entries(run.bytesByPath).filter(([path]) => path.startsWith(prefix)).reduce((sum, [, size]) => sum + size, 0);
-      results.weights_download_bytes = bytes('/weights/');
-      results.data_download_bytes = bytes('/data/');
-      results.page_download_bytes = Object.values(run.bytesByPath).reduce((sum, size) => sum + size, 0);
+      await attempt(`${backend} end to end`, () => recordEndToEnd(results, backend, video));
     }
   } finally {
     server.kill();

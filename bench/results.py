@@ -162,6 +162,10 @@ def main():
     with open(os.path.join(bench_dir, "results.md"), "w") as file:
         file.write(table)
     print(table)
+    if results.get("errors"):
+        for failure in results["errors"]:
+            print(f"error: {failure['part']} failed: {failure['error']}", file=sys.stderr)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
