@@ -213,7 +213,7 @@ function fileSizes() {
   };
 }
 
-/** Runs one part of the benchmark; a failure is logged and listed in `results.errors`. */
+/** Runs one part of the benchmark, and logs a failure and lists it in `results.errors`. */
 async function attempt(part, work) {
   try {
     await work();
