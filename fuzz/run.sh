@@ -42,7 +42,8 @@ for target in "${targets[@]}"; do
     mkdir -p "corpus/$target"
     # -fork=1 runs one fuzzing process at a time, like -jobs=1, but carries on after a crash,
     # an out-of-memory or a timeout, so the run lasts the full time and counts every crash.
-    # The time limit of one input is 10 s: a slower image or file would freeze the page.
+    # An input that runs longer than 10 s counts as a timeout, because a user waiting for one
+    # image or file would give up.
     command=(nice -n 19 cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" --
         -max_total_time="$seconds" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1
         -timeout=10 -rss_limit_mb=2048)
@@ -56,10 +57,11 @@ for target in "${targets[@]}"; do
         summary+=("$target: no status line; see fuzz/logs/$target.log")
         continue
     fi
+    # Its exec/s field is not the average over the whole run, so the average is computed here.
     executions=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$status")
-    rate=$(sed -E 's/.* exec\/s: ([0-9]+).*/\1/' <<<"$status")
     failures=$(sed -E 's/.* oom\/timeout\/crash: ([0-9]+\/[0-9]+\/[0-9]+).*/\1/' <<<"$status")
     elapsed=$(sed -E 's/.* time: ([0-9]+)s.*/\1/' <<<"$status")
+    rate=$((executions / (elapsed > 0 ? elapsed : 1)))
     artifacts=$(find "artifacts/$target" -type f 2>/dev/null | wc -l)
     summary+=("$target: $executions executions in ${elapsed} s, $rate exec/s, oom/timeout/crash $failures, $artifacts files in fuzz/artifacts/$target")
 done
