@@ -4,10 +4,14 @@
 //! crate checks against the header before it allocates the pixel buffer, so a small file that
 //! claims a huge size is rejected instead of exhausting memory.
 
+mod jpeg;
+
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, RgbaImage};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, RgbImage, RgbaImage};
 use std::io::Cursor;
 use thiserror::Error;
+
+const MIB: u64 = 1024 * 1024;
 
 /// Resource limits for decoding one image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,8 +20,9 @@ pub struct DecodeLimits {
     pub max_file_bytes: usize,
     /// Largest accepted width and height, in pixels. Default 16,384.
     pub max_side: u32,
-    /// Largest allocation the decoder may make, in bytes. Default 512 MiB, enough for a
-    /// 16-bit RGBA image of 8,192 x 8,192 pixels.
+    /// Largest pixel buffer that decoding may allocate, in bytes: the decoder's output or the
+    /// 8-bit RGBA copy made to flatten alpha, whichever is larger. Default 512 MiB, enough for
+    /// a 16-bit RGBA image of 8,192 x 8,192 pixels.
     pub max_alloc_bytes: u64,
 }
 
@@ -43,15 +48,24 @@ pub enum ImageError {
     FileTooLarge { got: usize, max: usize },
 
     /// The bytes are not in a supported image format.
-    #[error("not a supported image (PNG, JPEG, GIF, WebP or BMP): {0}")]
+    #[error("not a supported image (PNG, JPEG, GIF, WebP or BMP): {0}; choose a file in one of these formats")]
     Format(String),
 
-    /// The image's size exceeds the decoding limits.
-    #[error("the image is too large to decode: {0}; the limit is {1} pixels a side")]
-    Limits(String, u32),
+    /// The image's size exceeds [`DecodeLimits::max_side`] or needs more memory than
+    /// [`DecodeLimits::max_alloc_bytes`].
+    #[error(
+        "the image is too large to decode ({reason}); the limits are {max_side} pixels a side and {max_alloc_mib} MiB of decoded pixels, so choose a smaller image"
+    )]
+    Limits {
+        reason: String,
+        max_side: u32,
+        max_alloc_mib: u64,
+    },
 
     /// The image is damaged or truncated.
-    #[error("the image could not be decoded: {0}; the file may be damaged or truncated")]
+    #[error(
+        "the image could not be decoded ({0}); the file may be damaged or truncated, so choose another file or save this one again from an image editor"
+    )]
     Decode(String),
 
     /// A video frame's buffer does not match its size.
@@ -130,8 +144,12 @@ fn decode_oriented(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, 
     let mut reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|error| ImageError::Format(error.to_string()))?;
-    if reader.format().is_none() {
-        return Err(ImageError::Format("the file's first bytes match no known format".to_string()));
+    match reader.format() {
+        None => return Err(ImageError::Format("the file's first bytes match no known format".to_string())),
+        Some(ImageFormat::Jpeg) if !jpeg::reaches_end_marker(bytes) => {
+            return Err(ImageError::Decode("the JPEG data ends before its end-of-image marker".to_string()));
+        }
+        Some(_) => {}
     }
 
     let mut decoder_limits = Limits::default();
@@ -141,15 +159,37 @@ fn decode_oriented(bytes: &[u8], limits: &DecodeLimits) -> Result<DynamicImage, 
     reader.limits(decoder_limits);
 
     let mut decoder = reader.into_decoder().map_err(|error| classify(error, limits))?;
+    check_pixel_buffers(&decoder, limits)?;
     let orientation = decoder.orientation().map_err(|error| classify(error, limits))?;
     let mut image = DynamicImage::from_decoder(decoder).map_err(|error| classify(error, limits))?;
     image.apply_orientation(orientation);
     Ok(image)
 }
 
+/// Rejects an image whose pixel buffers would exceed [`DecodeLimits::max_alloc_bytes`], from
+/// its header. With image 0.25.10, `DynamicImage::from_decoder` allocates a PNG decoder's whole
+/// output without checking `Limits::max_alloc`, so the decoder's own check comes too late.
+fn check_pixel_buffers(decoder: &impl ImageDecoder, limits: &DecodeLimits) -> Result<(), ImageError> {
+    let (width, height) = decoder.dimensions();
+    let rgba_bytes = u64::from(width) * u64::from(height) * 4;
+    let needed = decoder.total_bytes().max(rgba_bytes);
+    if needed > limits.max_alloc_bytes {
+        return Err(ImageError::Limits {
+            reason: format!("{width}x{height} pixels need {} MiB", needed.div_ceil(MIB)),
+            max_side: limits.max_side,
+            max_alloc_mib: limits.max_alloc_bytes / MIB,
+        });
+    }
+    Ok(())
+}
+
 fn classify(error: image::ImageError, limits: &DecodeLimits) -> ImageError {
     match error {
-        image::ImageError::Limits(limit) => ImageError::Limits(limit.to_string(), limits.max_side),
+        image::ImageError::Limits(limit) => ImageError::Limits {
+            reason: limit.to_string(),
+            max_side: limits.max_side,
+            max_alloc_mib: limits.max_alloc_bytes / MIB,
+        },
         image::ImageError::Unsupported(unsupported) => ImageError::Format(unsupported.to_string()),
         other => ImageError::Decode(other.to_string()),
     }
@@ -238,7 +278,7 @@ mod tests {
         let crc = crc32fast::hash(&bytes[12..29]);
         bytes[29..33].copy_from_slice(&crc.to_be_bytes());
         let error = decode_rgb(&bytes, 64, 64, &DecodeLimits::default()).unwrap_err();
-        assert!(matches!(error, ImageError::Limits(..)), "{error}");
+        assert!(matches!(error, ImageError::Limits { .. }), "{error}");
     }
 
     #[test]

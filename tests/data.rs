@@ -131,3 +131,9 @@ fn float_pixels_are_rejected() {
     assert!(error.contains("element type uint8"), "{error}");
     assert!(error.contains("f32"), "{error}");
 }
+
+#[test]
+fn h5_of_zeros_is_rejected() {
+    let error = read_split(vec![0u8; 4096], "zeros.h5", Split::Train).unwrap_err().to_string();
+    assert!(error.starts_with("zeros.h5 is not a readable HDF5 file"), "{error}");
+}

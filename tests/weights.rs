@@ -5,6 +5,7 @@ mod common;
 use catvnoncat::weights::keras_h5::{oihw_to_hwio, read_keras_h5};
 use catvnoncat::weights::{IMAGENET_FINGERPRINT, LAYER_NAMES, PARAMETER_COUNT, WeightsError, onnx, store};
 use hdf5_pure::FileBuilder;
+use safetensors::tensor::{Dtype, TensorView};
 
 #[test]
 fn onnx_conversion_matches_imagenet_fingerprint() {
@@ -128,4 +129,37 @@ fn keras_h5_truncated_is_rejected() {
 fn layer_names_follow_keras() {
     let names: Vec<&str> = common::weights().layers.iter().map(|layer| layer.name.as_str()).collect();
     assert_eq!(names, LAYER_NAMES);
+}
+
+#[test]
+fn safetensors_of_zeros_is_rejected() {
+    let error = store::from_safetensors(&vec![0u8; 4096], "zeros.safetensors").unwrap_err().to_string();
+    assert!(error.starts_with("zeros.safetensors is not a valid safetensors file"), "{error}");
+}
+
+#[test]
+fn safetensors_wrong_bias_shape_is_rejected() {
+    let little_endian = |values: &[f32]| -> Vec<u8> { values.iter().flat_map(|value| value.to_le_bytes()).collect() };
+    let mut buffers = Vec::new();
+    for layer in &common::weights().layers {
+        let bias_len = if layer.name == "block2_conv2" { 64 } else { layer.out_channels };
+        let kernel_shape = vec![layer.out_channels, layer.in_channels, 3, 3];
+        buffers.push((format!("{}.kernel", layer.name), kernel_shape, little_endian(&layer.kernel)));
+        buffers.push((format!("{}.bias", layer.name), vec![bias_len], little_endian(&layer.bias[..bias_len])));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, shape, bytes)| (name.clone(), TensorView::new(Dtype::F32, shape.clone(), bytes).unwrap()));
+    let bytes = safetensors::serialize(views, None).unwrap();
+
+    let error = store::from_safetensors(&bytes, "short.safetensors").unwrap_err().to_string();
+    assert!(error.contains("block2_conv2.bias"), "{error}");
+    assert!(error.contains("expected F32 [128]"), "{error}");
+    assert!(error.contains("got F32 [64]"), "{error}");
+}
+
+#[test]
+fn keras_h5_of_zeros_is_rejected() {
+    let error = read_keras_h5(vec![0u8; 4096], "zeros.h5").unwrap_err().to_string();
+    assert!(error.starts_with("zeros.h5 is not a valid Keras HDF5 file"), "{error}");
 }
