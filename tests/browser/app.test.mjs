@@ -224,11 +224,12 @@ for (const backend of ['cpu', 'webgpu']) {
     test('Stop keeps a usable head', { timeout: TRAIN_TIMEOUT }, async () => {
       const { page } = session;
       await setField(page, '#epochs', 500);
-      await page.getByTestId('train').click();
-      await page.getByTestId('history').locator('tr').nth(2).waitFor({ state: 'attached', timeout: TRAIN_TIMEOUT });
-      await page.getByTestId('stop').click();
-      await page.getByTestId('train-status').filter({ hasText: 'stopped at epoch' }).waitFor({ timeout: 5 * 60_000 });
-      const result = await page.evaluate(() => window.catvnoncat.lastResult);
+      const result = await nextResult(page, async () => {
+        await page.getByTestId('train').click();
+        await page.getByTestId('history').locator('tr').nth(2).waitFor({ state: 'attached', timeout: TRAIN_TIMEOUT });
+        await page.getByTestId('stop').click();
+      });
+      assert.match(await page.getByTestId('train-status').textContent(), /stopped at epoch/);
       assert.ok(result.stopped);
       assert.ok(result.history.length >= 2 && result.history.length < 500, `${result.history.length} epochs`);
       assert.match(await page.getByTestId('test-accuracy').textContent(), /%$/);
