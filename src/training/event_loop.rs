@@ -4,7 +4,7 @@
 //! without these pauses the worker would not see a Stop request until the run ended. Natively
 //! there is no event loop to serve and every call returns at once.
 
-/// Longest stretch of work between two pauses, in milliseconds.
+/// Maximum time of work between two pauses, in milliseconds.
 #[cfg(target_arch = "wasm32")]
 const INTERVAL_MS: f64 = 50.0;
 
@@ -47,7 +47,7 @@ impl Default for EventLoop {
 #[cfg(target_arch = "wasm32")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 extern "C" {
-    /// The global `setTimeout`, present in windows and workers alike.
+    /// Calls the global `setTimeout`, which windows and workers both have.
     #[wasm_bindgen(js_name = setTimeout)]
     fn set_timeout(handler: &js_sys::Function, milliseconds: i32) -> wasm_bindgen::JsValue;
 }

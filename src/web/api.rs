@@ -141,10 +141,11 @@ impl Session {
         })
     }
 
-    /// Trains a head with the settings. `on_batch(epoch, batch, batches)` is called after each
-    /// gradient step and `on_epoch(report)` after each epoch; a callback that returns `false`
-    /// stops training and keeps the head trained so far. Resolves to the history and
-    /// evaluation.
+    /// Trains a head with the settings and resolves to the history and evaluation.
+    ///
+    /// `on_batch(epoch, batch, batches)` is called after each gradient step and
+    /// `on_epoch(report)` after each epoch. A callback that returns `false` stops training, and
+    /// the head trained so far is kept.
     pub fn train(&self, config: JsValue, on_batch: Function, on_epoch: Function) -> Promise {
         let shared = self.state.clone();
         future_to_promise(async move {

@@ -169,12 +169,12 @@ async function train() {
     ? `stopped at epoch ${last.epoch}, batch ${last.batches_done} of ${last.batches}`
     : `${result.history.length} of ${epochs} epochs`;
   const kept = config.training.early_stopping_patience != null ? `; kept the weights of epoch ${result.kept_epoch}, the lowest validation loss` : '';
-  ui.setTrainStatus(`trained in ${seconds.toFixed(1)} s (${ended}${kept})`);
-  ui.setStatus(`trained in ${seconds.toFixed(1)} s`);
-
   const bytes = new Uint8Array(await client.call('saveHead'));
   await setHead(bytes, config, `trained in this tab on the ${state.backend} backend`);
   await showResult(result);
+  // The status comes last, so that it announces a result that is already shown and stored.
+  ui.setTrainStatus(`trained in ${seconds.toFixed(1)} s (${ended}${kept})`);
+  ui.setStatus(`trained in ${seconds.toFixed(1)} s`);
 }
 
 /** Makes `bytes` the current head, keeps it in this browser and enables its download. */
