@@ -41,6 +41,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> Result<(), Box<dyn std::error::Error>> {
+    catvnoncat::allocator::keep_freed_memory();
     let settings = parse_args(std::env::args().skip(1))?;
     let device = Device::flex();
 

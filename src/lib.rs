@@ -7,8 +7,11 @@
 //! - [`model`]: the VGG16 base, the trainable dense head and the model summary.
 //! - [`training`]: feature caching, the training loop and optimizers.
 //! - [`metrics`]: accuracy, precision, recall, F1, ROC AUC and the confusion matrix.
+//! - `allocator` (native only): glibc allocator settings for the CPU backend's buffers.
 //! - `web` (wasm32 only): the WebAssembly API that the page calls.
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod allocator;
 pub mod data;
 pub mod images;
 pub mod metrics;

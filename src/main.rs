@@ -11,6 +11,7 @@ fn main() -> std::process::ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    catvnoncat::allocator::keep_freed_memory();
     cli::run()
 }
 
