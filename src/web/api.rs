@@ -72,7 +72,7 @@ impl Session {
         self.fallback_reason.clone()
     }
 
-    /// Loads and verifies the safetensors weights.
+    /// Loads and verifies the safetensors weights, float32 or float16.
     #[wasm_bindgen(js_name = loadWeights)]
     pub fn load_weights(&self, bytes: &[u8]) -> Result<(), JsError> {
         with_state(&self.state, |state| state.load_weights(bytes))

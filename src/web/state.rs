@@ -82,10 +82,11 @@ impl State {
         }
     }
 
-    /// Loads and verifies the safetensors weights and builds the base.
+    /// Loads and verifies the safetensors weights, float32 or float16 (widened to float32),
+    /// and builds the base.
     pub fn load_weights(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let weights = store::from_safetensors(bytes, "weights/vgg16_notop.safetensors").map_err(|error| error.to_string())?;
-        weights.verify_imagenet().map_err(|error| error.to_string())?;
+        let (weights, precision) = store::from_safetensors_any(bytes, "weights").map_err(|error| error.to_string())?;
+        weights.verify_imagenet_as(precision).map_err(|error| error.to_string())?;
         self.base = Some(Vgg16Base::new(&weights, &self.device));
         self.features = None;
         Ok(())

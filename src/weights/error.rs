@@ -24,7 +24,7 @@ pub enum WeightsError {
     MissingLayer { layer: String, source_name: String },
 
     /// A tensor has the wrong shape or element type.
-    #[error("layer {layer} has the wrong shape: expected {expected}, got {got}")]
+    #[error("layer {layer} has the wrong shape or element type: expected {expected}, got {got}")]
     Shape {
         layer: &'static str,
         expected: String,

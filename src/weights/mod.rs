@@ -14,8 +14,10 @@ pub mod store;
 pub mod wheel;
 
 pub use error::WeightsError;
-pub use reference::{IMAGENET_FINGERPRINT, check_reference_values};
+pub use reference::{IMAGENET_F16_FINGERPRINT, IMAGENET_FINGERPRINT, check_reference_values, check_reference_values_f16};
+pub use store::Precision;
 
+use half::f16;
 use sha2::{Digest, Sha256};
 
 /// Keras names of the 13 convolution layers, in forward order.
@@ -160,25 +162,67 @@ impl Vgg16Weights {
         hex(&hasher.finalize())
     }
 
+    /// Computes the SHA-256 fingerprint of all values rounded to float16 (nearest, ties to
+    /// even), as lower-case hex.
+    ///
+    /// The hash covers the values in the order of [`Self::fingerprint`], each as little-endian
+    /// float16 bytes. Rounding is exact for weights widened from float16, so this is also the
+    /// fingerprint of a float16 file's data.
+    pub fn fingerprint_f16(&self) -> String {
+        let mut hasher = Sha256::new();
+        for layer in &self.layers {
+            for value in layer.kernel.iter().chain(&layer.bias) {
+                hasher.update(f16::from_f32(*value).to_le_bytes());
+            }
+        }
+        hex(&hasher.finalize())
+    }
+
     /// Checks that these are the unmodified ImageNet weights: the fingerprint and the table of
     /// reference values must both match.
     pub fn verify_imagenet(&self) -> Result<(), WeightsError> {
         check_reference_values(self)?;
+        check_fingerprint(self.fingerprint(), IMAGENET_FINGERPRINT)
+    }
 
-        let fingerprint = self.fingerprint();
-        if fingerprint != IMAGENET_FINGERPRINT {
-            return Err(WeightsError::Fingerprint {
-                expected: IMAGENET_FINGERPRINT,
-                got: fingerprint,
-            });
+    /// Checks that these are the ImageNet weights rounded to float16 and widened back: every
+    /// value must be exactly representable in float16, and the float16 fingerprint and the
+    /// rounded reference values must match.
+    pub fn verify_imagenet_f16(&self) -> Result<(), WeightsError> {
+        for layer in &self.layers {
+            let not_f16 = layer.kernel.iter().chain(&layer.bias).any(|value| f16::from_f32(*value).to_f32() != *value);
+            if not_f16 {
+                return Err(WeightsError::Format {
+                    path: layer.name.clone(),
+                    format: "float16",
+                    message: "the layer contains values that float16 cannot represent, so these are not float16 weights; run convert-weights-f16".to_string(),
+                });
+            }
         }
-        Ok(())
+        check_reference_values_f16(self)?;
+        check_fingerprint(self.fingerprint_f16(), IMAGENET_F16_FINGERPRINT)
+    }
+
+    /// Checks the values with [`Self::verify_imagenet`] or [`Self::verify_imagenet_f16`],
+    /// depending on the precision they were stored in.
+    pub fn verify_imagenet_as(&self, precision: Precision) -> Result<(), WeightsError> {
+        match precision {
+            Precision::F32 => self.verify_imagenet(),
+            Precision::F16 => self.verify_imagenet_f16(),
+        }
     }
 
     /// Returns the number of parameters (kernels and biases).
     pub fn parameter_count(&self) -> usize {
         self.layers.iter().map(|layer| layer.kernel.len() + layer.bias.len()).sum()
     }
+}
+
+fn check_fingerprint(got: String, expected: &'static str) -> Result<(), WeightsError> {
+    if got != expected {
+        return Err(WeightsError::Fingerprint { expected, got });
+    }
+    Ok(())
 }
 
 /// Formats bytes as lower-case hex.

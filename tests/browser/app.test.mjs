@@ -353,7 +353,9 @@ describe('cpu backend: head files and native parity', () => {
     await download.saveAs(settingsFile);
     assert.equal(JSON.parse(readFileSync(settingsFile, 'utf8')).training.optimizer, 'rms_prop');
 
-    const output = execFileSync(CLI, ['train', '--config', settingsFile, '--json', '--output', join(dir, 'native-head.safetensors')],
+    // The page computes its features from the float16 weights it downloads, so the command line uses them too.
+    const output = execFileSync(CLI, ['train', '--config', settingsFile, '--json', '--weights', 'weights/vgg16_notop_f16.safetensors',
+      '--output', join(dir, 'native-head.safetensors')],
       { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 << 20 });
     const native = JSON.parse(output);
     assert.equal(native.history.length, result.history.length);

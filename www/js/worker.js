@@ -55,7 +55,7 @@ const handlers = {
     return { backend: session.backend, fallbackReason: session.fallbackReason ?? null };
   },
   async loadWeights(report) {
-    const bytes = await download('weights/vgg16_notop.safetensors', report);
+    const bytes = await download('weights/vgg16_notop_f16.safetensors', report);
     requireSession().loadWeights(bytes);
     return { bytes: bytes.length };
   },
