@@ -168,7 +168,7 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     const result = await handler(report, ...args);
     self.postMessage({ id, result });
   } catch (error) {
-    // A call can fail on a lost device before `device.lost` settles, so wait a moment for it.
+    // A call can fail on a lost device before `device.lost` settles, so wait up to LOSS_WAIT_MS for it.
     if (session?.backend === 'webgpu') await Promise.race([lost.promise, new Promise((resolve) => setTimeout(resolve, LOSS_WAIT_MS))]);
     if (deviceLoss) {
       console.error(`request ${id} (${method}) failed after ${deviceLoss}:`, error);
