@@ -15,7 +15,7 @@ const FEATURE_BATCH = 32;
 const HEAD_FILE = 'catvnoncat-head.safetensors';
 
 const params = new URLSearchParams(location.search);
-const client = new ModelClient();
+const client = new ModelClient({ onFailure: (error) => recoverIdle(error) });
 const camera = new Camera(ui.video);
 const curves = new TrainingCurves(document.getElementById('loss-chart'), document.getElementById('accuracy-chart'));
 const roc = new RocChart(document.getElementById('roc-chart'), document.getElementById('roc-auc'));
@@ -33,14 +33,20 @@ const state = {
   lastResult: null,
   /** Number of results shown so far, so that the automated checks can wait for the next one. */
   resultCount: 0,
+  /** The last classification of an upload or webcam frame, and how many were shown. */
+  lastPrediction: null,
+  predictionCount: 0,
   /** Base cost at 64x64 and the extraction speed measured on this backend, for the cost hint. */
   speed: { flops: null, imagesPerSecond: null },
   grid: { view: 'train', first: 0 },
   busy: false,
 };
 
-/** Runs one operation at a time and shows its error in the page. */
-async function exclusive(work) {
+/**
+ * Runs one operation at a time and shows its error in the page. With `retry`, an operation that
+ * a backend failure interrupted runs once more after the restart on the CPU backend.
+ */
+async function exclusive(work, { retry = false } = {}) {
   if (state.busy) {
     ui.showError('another operation is still running; wait for it to finish');
     return;
@@ -51,28 +57,52 @@ async function exclusive(work) {
   try {
     await work();
   } catch (error) {
-    await recover(error);
+    const restarted = await recover(error);
+    if (restarted && retry) await runAgain(work);
   } finally {
     state.busy = false;
     ui.setBusy(false);
   }
 }
 
-/** Shows an error; after a fatal one, restarts the model on the CPU backend keeping the head. */
+async function runAgain(work) {
+  ui.clearError();
+  try {
+    await work();
+  } catch (error) {
+    await recover(error);
+  }
+}
+
+/**
+ * Shows an error. After a fatal one, restarts the model on the CPU backend with the current
+ * head, and resolves to whether the restart worked.
+ */
 async function recover(error) {
   ui.showError(error.message);
   console.error(error);
-  if (!error.fatal) return;
+  if (!error.fatal) return false;
 
-  const reason = `the ${state.backend ?? 'model'} backend failed (${error.message}); restarted on the CPU backend`;
+  const failed = `the ${state.backend ?? 'model'} backend failed (${error.message})`;
+  const reason = `${failed}; restarted on the CPU backend`;
   try {
     await startModel('cpu', reason);
     ui.showError(reason);
+    return true;
   } catch (restartError) {
     console.error(restartError);
-    ui.showError(`the ${state.backend ?? 'model'} backend failed (${error.message}), and restarting on the CPU failed too ` +
-      `(${restartError.message}); reload the page`);
+    ui.showError(`${failed}, and restarting on the CPU failed too (${restartError.message}); reload the page`);
+    return false;
   }
+}
+
+/**
+ * Restarts the model after a failure reported outside a call, such as a device lost while
+ * idle. The webcam loop and a running operation restart it themselves on their next call.
+ */
+async function recoverIdle(error) {
+  while (state.busy) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (!client.running && !camera.running) await exclusive(() => Promise.reject(error));
 }
 
 async function startModel(backend, notice = null) {
@@ -293,8 +323,14 @@ async function classifyFile(file) {
     ui.showPreview(file);
     const bytes = await file.arrayBuffer();
     const prediction = await client.call('classifyFile', [bytes], { transfer: [bytes] });
-    ui.setPrediction(prediction);
-  });
+    showPrediction(prediction);
+  }, { retry: true });
+}
+
+function showPrediction(prediction) {
+  state.lastPrediction = prediction;
+  state.predictionCount += 1;
+  ui.setPrediction(prediction);
 }
 
 async function startCamera() {
@@ -326,11 +362,13 @@ async function classifyFrames() {
     const rgba = camera.frame(side);
     try {
       const prediction = await client.call('classifyFrame', [rgba.buffer, side, side], { transfer: [rgba.buffer] });
-      ui.setPrediction(prediction);
+      showPrediction(prediction);
     } catch (error) {
+      if (error.fatal && await restartForCamera(error)) continue;
       camera.stop();
       ui.setCameraRunning(false);
-      await recover(error);
+      // After a fatal error the page already shows why the restart failed.
+      if (!error.fatal) ui.showError(error.message);
       return;
     }
     const elapsed = performance.now() - started;
@@ -342,15 +380,32 @@ async function classifyFrames() {
   }
 }
 
+/**
+ * Restarts the model on the CPU backend after a fatal error while classifying webcam frames,
+ * so that the webcam keeps running. Resolves to whether the model runs again.
+ */
+async function restartForCamera(error) {
+  if (state.busy) {
+    // An operation that started meanwhile met the same failure and restarts the model itself.
+    while (state.busy) await new Promise((resolve) => setTimeout(resolve, 100));
+    return client.running;
+  }
+  await exclusive(async () => {
+    if (!await recover(error)) return;
+    if (state.head) await ensureWeights();
+  });
+  return client.running && state.weightsLoaded;
+}
+
 function showError(error) {
   ui.showError(error.message);
 }
 
 async function boot() {
   ui.bind({
-    train: () => exclusive(train),
+    train: () => exclusive(train, { retry: true }),
     stop: () => client.call('stop').catch(showError),
-    evaluate: () => exclusive(evaluate),
+    evaluate: () => exclusive(evaluate, { retry: true }),
     exportSettings: () => {
       try {
         headStore.download(JSON.stringify(settings.read(), null, 2), 'catvnoncat-settings.json', 'application/json');
@@ -419,6 +474,12 @@ window.catvnoncat = {
   },
   get resultCount() {
     return state.resultCount;
+  },
+  get lastPrediction() {
+    return state.lastPrediction;
+  },
+  get predictionCount() {
+    return state.predictionCount;
   },
   get curvePoints() {
     return curves.points;

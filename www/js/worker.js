@@ -1,13 +1,51 @@
 // Runs the wasm package off the main thread, so feature extraction and training never freeze
 // the page. Each request is {id, method, args}; the reply is {id, result} or {id, error},
 // with {id, progress} messages in between. `fatal` marks an error after which the module
-// cannot be trusted (a trap in WebAssembly), so the page must start a new worker.
+// cannot be trusted (a trap in WebAssembly, or a lost WebGPU device), so the page must start a
+// new worker. A {deviceLost} message reports a lost WebGPU device, also between calls.
 import init, { createSession, defaultConfig, summary } from '../pkg/catvnoncat.js';
 
 const ready = init();
 let session = null;
 /** Set by a `stop` request; the running training run ends after its current batch. */
 let stopRequested = false;
+
+// Burn requests its WebGPU device inside the wasm module, so this wrapper is the only place
+// where the worker can catch a failed request and watch the device for loss. On a lost
+// device, Burn 0.22 (cubecl-wgpu 0.11) fails the next read with "the staging buffer could not
+// be mapped", which does not name the cause, so the worker reports the loss itself.
+/** The error of the last failed device request, to name it in the fallback reason. */
+let deviceRequestError = null;
+/** The reason the WebGPU device was lost, once it was. */
+let deviceLoss = null;
+const lost = Promise.withResolvers();
+
+if (self.GPUAdapter) {
+  const requestDevice = GPUAdapter.prototype.requestDevice;
+  GPUAdapter.prototype.requestDevice = async function (...args) {
+    let device;
+    try {
+      device = await requestDevice.apply(this, args);
+    } catch (error) {
+      deviceRequestError = error;
+      throw error;
+    }
+    device.lost.then(({ reason, message }) => {
+      deviceLoss = `the WebGPU device was lost (${message || reason || 'no reason given'})`;
+      lost.resolve();
+      self.postMessage({ deviceLost: deviceLoss });
+    });
+    return device;
+  };
+}
+
+/**
+ * How long a failed call on the WebGPU backend waits for a device loss to be reported before
+ * it returns its own error. The loss and the failed read reach the worker separately.
+ */
+// NOTE: an estimate. A loss reported later makes the page show the read error first and
+// restart on the CPU only when the report arrives, without running the failed work again.
+const LOSS_WAIT_MS = 1000;
 
 const asset = (path) => new URL(`../${path}`, import.meta.url);
 
@@ -52,7 +90,12 @@ const handlers = {
   async start(report, backend) {
     const unavailable = backend === 'cpu' ? null : await webgpuProblem();
     session = await createSession(backend, unavailable);
-    return { backend: session.backend, fallbackReason: session.fallbackReason ?? null };
+    let fallbackReason = session.fallbackReason ?? null;
+    if (session.backend === 'cpu' && deviceRequestError) {
+      // The wasm module's message contains the JavaScript stack, so the page shows the error's own text.
+      fallbackReason = `the WebGPU device could not be created (${deviceRequestError.name}: ${deviceRequestError.message}); using the CPU backend`;
+    }
+    return { backend: session.backend, fallbackReason };
   },
   async loadWeights(report) {
     const bytes = await download('weights/vgg16_notop_f16.safetensors', report);
@@ -125,6 +168,13 @@ self.onmessage = async ({ data: { id, method, args } }) => {
     const result = await handler(report, ...args);
     self.postMessage({ id, result });
   } catch (error) {
+    // A call can fail on a lost device before `device.lost` settles, so wait up to LOSS_WAIT_MS for it.
+    if (session?.backend === 'webgpu') await Promise.race([lost.promise, new Promise((resolve) => setTimeout(resolve, LOSS_WAIT_MS))]);
+    if (deviceLoss) {
+      console.error(`request ${id} (${method}) failed after ${deviceLoss}:`, error);
+      self.postMessage({ id, error: deviceLoss, fatal: true });
+      return;
+    }
     const fatal = error instanceof WebAssembly.RuntimeError;
     console.error(`request ${id} (${method}) failed${fatal ? ' with a WebAssembly trap' : ''}:`, error);
     self.postMessage({ id, error: error?.message ?? String(error), fatal });
