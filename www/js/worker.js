@@ -2,14 +2,50 @@
 // the page. Each request is {id, method, args}; the reply is {id, result} or {id, error},
 // with {id, progress} messages in between. `fatal` marks an error after which the module
 // cannot be trusted (a trap in WebAssembly), so the page must start a new worker.
-import init, { createSession, defaultConfig, summary } from '../pkg/catvnoncat.js';
+//
+// There are two packages: pkg has the WebGPU backend and a single-threaded CPU fallback, and
+// pkg-cpu runs the CPU backend on a pool of workers. `start`, always the first request, loads
+// the one the backend needs.
 
-const ready = init();
+/** The loaded package's exports. */
+let wasm = null;
 let session = null;
 /** Set by a `stop` request; the running training run ends after its current batch. */
 let stopRequested = false;
 
 const asset = (path) => new URL(`../${path}`, import.meta.url);
+
+/** Loads and instantiates one package; `pkg-cpu` also starts its thread pool. */
+async function loadPackage(name) {
+  const module = await import(`../${name}/catvnoncat.js`);
+  await module.default();
+  if (name === 'pkg-cpu') await module.initThreadPool(threadCount());
+  return module;
+}
+
+function threadCount() {
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+}
+
+/** Why the threaded CPU package cannot run here, or null when it can. */
+function threadsProblem() {
+  if (!self.crossOriginIsolated || typeof SharedArrayBuffer !== 'function') {
+    return 'the page is not cross-origin isolated, so the CPU backend runs on one thread';
+  }
+  return null;
+}
+
+/** Loads the package for the CPU backend: the threaded one when it can, else pkg. */
+async function loadCpuPackage() {
+  const problem = threadsProblem();
+  if (problem) return { module: await loadPackage('pkg'), threads: 1, problem };
+  try {
+    return { module: await loadPackage('pkg-cpu'), threads: threadCount(), problem: null };
+  } catch (error) {
+    console.error('the threaded CPU package failed to start:', error);
+    return { module: await loadPackage('pkg'), threads: 1, problem: `the threaded CPU package failed to start (${error.message}), so the CPU backend runs on one thread` };
+  }
+}
 
 async function webgpuProblem() {
   if (!('gpu' in navigator)) return 'this browser does not offer WebGPU (navigator.gpu is missing); using the CPU backend';
@@ -43,6 +79,11 @@ async function download(path, report) {
   return bytes;
 }
 
+function requirePackage() {
+  if (!wasm) throw new Error('the model is not started; the page must send start first');
+  return wasm;
+}
+
 function requireSession() {
   if (!session) throw new Error('the model is not started yet');
   return session;
@@ -50,9 +91,20 @@ function requireSession() {
 
 const handlers = {
   async start(report, backend) {
+    if (wasm) throw new Error('the model is already started; a new worker is needed to change the backend');
     const unavailable = backend === 'cpu' ? null : await webgpuProblem();
-    session = await createSession(backend, unavailable);
-    return { backend: session.backend, fallbackReason: session.fallbackReason ?? null };
+    let threads = 1;
+    let problem = null;
+    if (backend === 'cpu' || unavailable) {
+      ({ module: wasm, threads, problem } = await loadCpuPackage());
+    } else {
+      wasm = await loadPackage('pkg');
+    }
+    session = await wasm.createSession(backend, unavailable);
+    // After a WebGPU failure inside pkg, the CPU backend runs on one thread in that package.
+    if (session.backend !== 'cpu') threads = null;
+    const reasons = [session.fallbackReason, problem].filter(Boolean);
+    return { backend: session.backend, fallbackReason: reasons.length ? reasons.join('; ') : null, threads };
   },
   async loadWeights(report) {
     const bytes = await download('weights/vgg16_notop.safetensors', report);
@@ -109,17 +161,16 @@ const handlers = {
     return requireSession().loadHead(new Uint8Array(bytes), name, expected);
   },
   defaultConfig() {
-    return defaultConfig();
+    return requirePackage().defaultConfig();
   },
   summary(report, config) {
-    return summary(config);
+    return requirePackage().summary(config);
   },
 };
 
 self.onmessage = async ({ data: { id, method, args } }) => {
   const report = (kind, done, total, detail) => self.postMessage({ id, progress: { kind, done, total, detail } });
   try {
-    await ready;
     const handler = handlers[method];
     if (!handler) throw new Error(`unknown method ${method}`);
     const result = await handler(report, ...args);
