@@ -49,27 +49,44 @@ data() {
 
 # Flags of every wasm build: getrandom's browser backend, and wasm SIMD for the CPU kernels.
 WASM_RUSTFLAGS='--cfg getrandom_backend="wasm_js" -C target-feature=+simd128'
+# The CPU package also runs on threads: shared memory, and room for batch-32 buffers.
+WASM_THREADS_RUSTFLAGS="$WASM_RUSTFLAGS -C target-feature=+atomics,+bulk-memory,+mutable-globals -C link-arg=--max-memory=4294967296"
 
+# Builds the two packages the page chooses from: www/pkg with the WebGPU backend (and a
+# single-threaded CPU fallback), and www/pkg-cpu with the CPU backend on a pool of workers.
 wasm() {
-    step "building the WebAssembly package with wasm-pack"
     need wasm-pack "run: cargo install wasm-pack"
     need wasm-bindgen "run: cargo install wasm-bindgen-cli --version $(wasm_bindgen_version)"
-    local flags=(build . --target web --release --mode no-install --out-dir www/pkg --out-name catvnoncat)
+    step "building the WebGPU package into www/pkg with wasm-pack"
+    wasm_package pkg webgpu "$WASM_RUSTFLAGS" "$TARGET_DIR/wasm"
+    step "building the threaded CPU package into www/pkg-cpu with wasm-pack"
+    wasm_package pkg-cpu threads "$WASM_THREADS_RUSTFLAGS" "$TARGET_DIR/wasm-threads"
+}
 
-    if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
-        CARGO_TARGET_DIR="$TARGET_DIR/wasm" RUSTFLAGS="$WASM_RUSTFLAGS" wasm-pack "${flags[@]}"
-    elif [[ -x /usr/bin/rustc && -d /usr/lib/rustlib/src/rust/library ]]; then
-        # Debian's rustc-web and rust-web-src: build the standard library from source.
-        CARGO_TARGET_DIR="$TARGET_DIR/wasm" RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo \
-            RUSTFLAGS="$WASM_RUSTFLAGS" wasm-pack "${flags[@]}" -Z build-std=std,panic_abort
+# wasm_package OUT FEATURE RUSTFLAGS TARGET_DIR
+wasm_package() {
+    local out=$1 feature=$2 rustflags=$3 target_dir=$4
+    local flags=(build . --target web --release --mode no-install --out-dir "www/$out" --out-name catvnoncat)
+    local cargo_flags=(--features "$feature")
+
+    if [[ -x /usr/bin/rustc && -d /usr/lib/rustlib/src/rust/library ]]; then
+        # Debian's rustc-web and rust-web-src: build the standard library from source, which
+        # threads need anyway (the prebuilt one lacks atomics).
+        CARGO_TARGET_DIR="$target_dir" RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc CARGO=/usr/bin/cargo \
+            RUSTFLAGS="$rustflags" wasm-pack "${flags[@]}" "${cargo_flags[@]}" -Z build-std=std,panic_abort
+    elif rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
+        # With rustup, the standard library for threads comes from the rust-src component.
+        [[ $feature == threads ]] && cargo_flags+=(-Z build-std=std,panic_abort)
+        CARGO_TARGET_DIR="$target_dir" RUSTC_BOOTSTRAP=1 RUSTFLAGS="$rustflags" wasm-pack "${flags[@]}" "${cargo_flags[@]}"
     else
-        echo "error: no wasm32 standard library; run 'rustup target add wasm32-unknown-unknown'," >&2
-        echo "       or on Debian 'apt-get install rustc-web cargo-web rust-web-src lld-22'" >&2
+        echo "error: no wasm32 standard library; run 'rustup target add wasm32-unknown-unknown'" >&2
+        echo "       and 'rustup component add rust-src', or on Debian" >&2
+        echo "       'apt-get install rustc-web cargo-web rust-web-src lld-22'" >&2
         exit 1
     fi
 
-    shrink www/pkg/catvnoncat_bg.wasm
-    rm -f www/pkg/.gitignore www/pkg/package.json www/pkg/README.md
+    shrink "www/$out/catvnoncat_bg.wasm"
+    rm -f "www/$out/.gitignore" "www/$out/package.json" "www/$out/README.md"
 }
 
 wasm_bindgen_version() {
@@ -88,7 +105,7 @@ shrink() {
         return
     fi
     step "stripping and deduplicating $1 with wasm-opt"
-    "$wasm_opt" "$1" --enable-simd --enable-bulk-memory --enable-nontrapping-float-to-int \
+    "$wasm_opt" "$1" --enable-simd --enable-threads --enable-bulk-memory --enable-nontrapping-float-to-int \
         --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
         --duplicate-function-elimination --remove-unused-module-elements --vacuum \
         --strip-debug --strip-producers -o "$1.stripped"
@@ -131,7 +148,9 @@ serve() {
 
 # Serves www/ on 127.0.0.1 only. COOP and COEP make the page cross-origin isolated. The
 # Content-Security-Policy lets it load nothing but its own files: 'wasm-unsafe-eval' allows
-# compiling WebAssembly, and blob: and mediastream: allow the webcam and image previews.
+# compiling WebAssembly, and blob: and mediastream: allow the webcam and image previews;
+# worker-src blob: is for the thread pool of the CPU package, which starts its workers from a
+# copy of its helper script.
 serve_only() {
     local port="${PORT:-8000}"
     need python3 "install Python 3"
@@ -142,7 +161,7 @@ import functools
 import http.server
 import sys
 
-CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self' blob:; "
        "connect-src 'self'; img-src 'self' blob: data:; media-src 'self' blob: mediastream:; "
        "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'")
 

@@ -203,11 +203,15 @@ async function measureEndToEnd(backend, video) {
   }
 }
 
+/** Sizes of what the page downloads; the CPU backend loads pkg-cpu instead of pkg's wasm. */
 function fileSizes() {
   const wasm = readFileSync(`${ROOT}www/pkg/catvnoncat_bg.wasm`);
+  const wasmCpu = readFileSync(`${ROOT}www/pkg-cpu/catvnoncat_bg.wasm`);
   return {
     wasm_raw_bytes: wasm.length,
     wasm_gzip_bytes: gzipSync(wasm, { level: 9 }).length,
+    wasm_cpu_raw_bytes: wasmCpu.length,
+    wasm_cpu_gzip_bytes: gzipSync(wasmCpu, { level: 9 }).length,
     weights_file_bytes: readFileSync(`${ROOT}www/weights/vgg16_notop_f16.safetensors`).length,
     data_file_bytes: readFileSync(`${ROOT}www/data/catvnoncat.bin`).length,
   };

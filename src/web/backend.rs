@@ -48,14 +48,29 @@ pub async fn choose(request: BackendRequest, unavailable: Option<String>) -> Cho
             if let Some(reason) = unavailable {
                 return cpu(Some(reason));
             }
-            match Device::wgpu_options().init_async().await {
-                Ok(device) => ChosenBackend {
-                    device,
-                    name: "webgpu",
-                    fallback_reason: None,
-                },
-                Err(error) => cpu(Some(format!("WebGPU could not be initialized ({error}); using the CPU backend"))),
-            }
+            webgpu(cpu).await
         }
     }
 }
+
+#[cfg(feature = "webgpu")]
+async fn webgpu(cpu: impl Fn(Option<String>) -> ChosenBackend) -> ChosenBackend {
+    match Device::wgpu_options().init_async().await {
+        Ok(device) => ChosenBackend {
+            device,
+            name: "webgpu",
+            fallback_reason: None,
+        },
+        Err(error) => cpu(Some(format!("WebGPU could not be initialized ({error}); using the CPU backend"))),
+    }
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu(cpu: impl Fn(Option<String>) -> ChosenBackend) -> ChosenBackend {
+    cpu(Some("this package was built without WebGPU (the CPU package); using the CPU backend".into()))
+}
+
+/// Starts the pool of Web Workers that the CPU backend's kernels run on, in the package built
+/// with the `threads` feature; the page calls it once, before it creates a session.
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;

@@ -8,3 +8,5 @@ mod backend;
 mod state;
 
 pub use api::*;
+#[cfg(feature = "threads")]
+pub use backend::init_thread_pool;

@@ -113,7 +113,7 @@ async function startModel(backend, notice = null) {
   const started = await client.start(backend);
   state.backend = started.backend;
   state.requestedBackend = backend;
-  ui.setBackend(started.backend, backend);
+  ui.setBackend(started.backend, backend, started.threads);
   ui.showNotice(notice ?? started.fallbackReason);
   if (state.data) {
     state.data = null;

@@ -6,7 +6,7 @@ import { imageFigure } from './figures.js';
 const $ = (id) => document.getElementById(id);
 
 const elements = {
-  backend: $('backend'), backendChoice: $('backend-choice'), status: $('status'), notice: $('notice'), error: $('error'),
+  backend: $('backend'), threads: $('threads'), backendChoice: $('backend-choice'), status: $('status'), notice: $('notice'), error: $('error'),
   progress: $('progress'), progressText: $('progress-text'),
   dataInfo: $('data-info'), grid: $('grid'), gridSplit: $('grid-split'), gridPrev: $('grid-prev'), gridNext: $('grid-next'), gridPage: $('grid-page'),
   splitInfo: $('split-info'),
@@ -58,8 +58,10 @@ export function bind(handlers) {
   elements.gridNext.addEventListener('click', () => handlers.pageGrid(1));
 }
 
-export function setBackend(name, requested) {
+/** `threads` is the CPU backend's thread count, or null on WebGPU. */
+export function setBackend(name, requested, threads) {
   elements.backend.textContent = name;
+  elements.threads.textContent = threads ? `(${threads} ${threads === 1 ? 'thread' : 'threads'})` : '';
   elements.backendChoice.value = requested;
 }
 

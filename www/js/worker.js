@@ -3,9 +3,13 @@
 // with {id, progress} messages in between. `fatal` marks an error after which the module
 // cannot be trusted (a trap in WebAssembly, or a lost WebGPU device), so the page must start a
 // new worker. A {deviceLost} message reports a lost WebGPU device, also between calls.
-import init, { createSession, defaultConfig, summary } from '../pkg/catvnoncat.js';
+//
+// There are two packages: pkg has the WebGPU backend and a single-threaded CPU fallback, and
+// pkg-cpu runs the CPU backend on a pool of workers. `start`, always the first request, loads
+// the one the backend needs.
 
-const ready = init();
+/** The loaded package's exports. */
+let wasm = null;
 let session = null;
 /** Set by a `stop` request; the running training run ends after its current batch. */
 let stopRequested = false;
@@ -49,6 +53,38 @@ const LOSS_WAIT_MS = 1000;
 
 const asset = (path) => new URL(`../${path}`, import.meta.url);
 
+/** Loads and instantiates one package; `pkg-cpu` also starts its thread pool. */
+async function loadPackage(name) {
+  const module = await import(`../${name}/catvnoncat.js`);
+  await module.default();
+  if (name === 'pkg-cpu') await module.initThreadPool(threadCount());
+  return module;
+}
+
+function threadCount() {
+  return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
+}
+
+/** Why the threaded CPU package cannot run here, or null when it can. */
+function threadsProblem() {
+  if (!self.crossOriginIsolated || typeof SharedArrayBuffer !== 'function') {
+    return 'the page is not cross-origin isolated, so the CPU backend runs on one thread';
+  }
+  return null;
+}
+
+/** Loads the package for the CPU backend: the threaded one when it can, else pkg. */
+async function loadCpuPackage() {
+  const problem = threadsProblem();
+  if (problem) return { module: await loadPackage('pkg'), threads: 1, problem };
+  try {
+    return { module: await loadPackage('pkg-cpu'), threads: threadCount(), problem: null };
+  } catch (error) {
+    console.error('the threaded CPU package failed to start:', error);
+    return { module: await loadPackage('pkg'), threads: 1, problem: `the threaded CPU package failed to start (${error.message}), so the CPU backend runs on one thread` };
+  }
+}
+
 async function webgpuProblem() {
   if (!('gpu' in navigator)) return 'this browser does not offer WebGPU (navigator.gpu is missing); using the CPU backend';
   const adapter = await navigator.gpu.requestAdapter();
@@ -81,6 +117,11 @@ async function download(path, report) {
   return bytes;
 }
 
+function requirePackage() {
+  if (!wasm) throw new Error('the model is not started; the page must send start first');
+  return wasm;
+}
+
 function requireSession() {
   if (!session) throw new Error('the model is not started yet');
   return session;
@@ -88,14 +129,32 @@ function requireSession() {
 
 const handlers = {
   async start(report, backend) {
+    if (wasm) throw new Error('the model is already started; a new worker is needed to change the backend');
     const unavailable = backend === 'cpu' ? null : await webgpuProblem();
-    session = await createSession(backend, unavailable);
+    let threads = 1;
+    let problem = null;
+    if (backend === 'cpu' || unavailable) {
+      ({ module: wasm, threads, problem } = await loadCpuPackage());
+      session = await wasm.createSession(backend, unavailable);
+    } else {
+      wasm = await loadPackage('pkg');
+      session = await wasm.createSession(backend, unavailable);
+      threads = null;
+    }
+
     let fallbackReason = session.fallbackReason ?? null;
     if (session.backend === 'cpu' && deviceRequestError) {
       // The wasm module's message contains the JavaScript stack, so the page shows the error's own text.
       fallbackReason = `the WebGPU device could not be created (${deviceRequestError.name}: ${deviceRequestError.message}); using the CPU backend`;
     }
-    return { backend: session.backend, fallbackReason };
+    if (session.backend === 'cpu' && threads === null) {
+      // WebGPU failed inside pkg, whose CPU backend has one thread: move to the CPU package.
+      session.free();
+      ({ module: wasm, threads, problem } = await loadCpuPackage());
+      session = await wasm.createSession('cpu', null);
+    }
+    const reasons = [fallbackReason, problem].filter(Boolean);
+    return { backend: session.backend, fallbackReason: reasons.length ? reasons.join('; ') : null, threads };
   },
   async loadWeights(report) {
     const bytes = await download('weights/vgg16_notop_f16.safetensors', report);
@@ -152,17 +211,16 @@ const handlers = {
     return requireSession().loadHead(new Uint8Array(bytes), name, expected);
   },
   defaultConfig() {
-    return defaultConfig();
+    return requirePackage().defaultConfig();
   },
   summary(report, config) {
-    return summary(config);
+    return requirePackage().summary(config);
   },
 };
 
 self.onmessage = async ({ data: { id, method, args } }) => {
   const report = (kind, done, total, detail) => self.postMessage({ id, progress: { kind, done, total, detail } });
   try {
-    await ready;
     const handler = handlers[method];
     if (!handler) throw new Error(`unknown method ${method}`);
     const result = await handler(report, ...args);
