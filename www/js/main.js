@@ -33,6 +33,8 @@ const state = {
   lastResult: null,
   /** Number of results shown so far, so that the automated checks can wait for the next one. */
   resultCount: 0,
+  /** Number of webcam frames classified since the page loaded. */
+  framesClassified: 0,
   /** Base cost at 64x64 and the extraction speed measured on this backend, for the cost hint. */
   speed: { flops: null, imagesPerSecond: null },
   grid: { view: 'train', first: 0 },
@@ -327,6 +329,7 @@ async function classifyFrames() {
     try {
       const prediction = await client.call('classifyFrame', [rgba.buffer, side, side], { transfer: [rgba.buffer] });
       ui.setPrediction(prediction);
+      state.framesClassified += 1;
     } catch (error) {
       camera.stop();
       ui.setCameraRunning(false);
@@ -411,6 +414,7 @@ async function boot() {
 window.catvnoncat = {
   ensureWeights: () => ensureWeights(),
   baseFeatures: (start, count) => client.call('baseFeatures', [start, count]),
+  wasmMemoryBytes: () => client.call('wasmMemoryBytes'),
   get backend() {
     return state.backend;
   },
@@ -422,6 +426,9 @@ window.catvnoncat = {
   },
   get curvePoints() {
     return curves.points;
+  },
+  get framesClassified() {
+    return state.framesClassified;
   },
 };
 
