@@ -8,7 +8,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, WEBGPU_FLAGS, cameraFlags, encodePng, encodeY4m, launch, readTestImages, recordRequests, startServer } from './helpers.mjs';
+import {
+  ROOT, WEBGPU_FLAGS, cameraFlags, encodePng, encodeY4m, expectPrediction, launch, openPage, readTestImages, setField, startServer, upload,
+  waitForResult,
+} from './helpers.mjs';
 
 const PORT = Number(process.env.TEST_PORT ?? 8765);
 const ORIGIN = `http://127.0.0.1:${PORT}`;
@@ -43,17 +46,7 @@ before(async () => {
 
 after(() => server?.kill());
 
-/** Opens the page and records page errors and requests outside the server. */
-async function open(context, query) {
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  const requests = recordRequests(page, ORIGIN);
-  await page.goto(`${ORIGIN}/${query}`);
-  await page.getByTestId('backend').filter({ hasNotText: 'starting' }).waitFor();
-  await page.locator('#grid figure').first().waitFor();
-  return { page, errors, requests };
-}
+const open = (context, query) => openPage(context, ORIGIN, query);
 
 const integer = async (page, testId) => Number(await page.getByTestId(testId).textContent());
 
@@ -62,38 +55,12 @@ async function train(page) {
   return nextResult(page, () => page.getByTestId('train').click());
 }
 
-/** Runs `action` and resolves to the next result the page shows, or fails with the page's error. */
-async function nextResult(page, action) {
-  const count = await page.evaluate(() => window.catvnoncat.resultCount);
-  await action();
-  await page.waitForFunction((previous) => window.catvnoncat.resultCount > previous ||
-    document.querySelector('[data-testid=error]').textContent !== '', count, { timeout: TRAIN_TIMEOUT, polling: 250 });
-  assert.equal(await page.getByTestId('error').textContent(), '');
-  return page.evaluate(() => window.catvnoncat.lastResult);
-}
-
-async function setField(page, selector, value) {
-  const field = page.locator(selector);
-  if (await field.evaluate((element) => element.tagName === 'SELECT')) await field.selectOption(String(value));
-  else await field.fill(String(value));
-  await field.dispatchEvent('change');
-}
+const nextResult = (page, action) => waitForResult(page, action, TRAIN_TIMEOUT);
 
 async function resetSettings(page, epochs) {
   await page.locator('#reset-settings').click();
   await page.getByTestId('trainable-params').filter({ hasText: /^524801$/ }).waitFor();
   await setField(page, '#epochs', epochs);
-}
-
-/** Uploads an image to classify and waits until the page has handled it. */
-async function upload(page, file) {
-  await page.locator('#upload').setInputFiles(file);
-  await page.waitForFunction(() => !document.querySelector('[data-testid=train]').disabled);
-}
-
-async function expectPrediction(page, className) {
-  const prediction = page.getByTestId('prediction');
-  await prediction.filter({ hasText: new RegExp(`^${className} \\(`) }).waitFor({ timeout: 60_000 });
 }
 
 async function downloadHead(page, name) {

@@ -3,6 +3,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { deflateSync, crc32 } from 'node:zlib';
+import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 
 export const ROOT = new URL('../../', import.meta.url).pathname;
@@ -44,11 +45,69 @@ export const WEBGPU_FLAGS = ['--enable-unsafe-webgpu', '--enable-features=Vulkan
 /** Flags that feed `video` to getUserMedia and grant the camera permission. */
 export const cameraFlags = (video) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`];
 
-/** Records every request of a page; `outside()` lists those not sent to `origin`. */
-export function recordRequests(page, origin) {
+/**
+ * Records every request of a page or a browser context; `all()` lists them and `outside()`
+ * those not sent to `origin`.
+ */
+export function recordRequests(target, origin) {
   const urls = [];
-  page.on('request', (request) => urls.push(request.url()));
-  return { outside: () => urls.filter((url) => !url.startsWith(origin) && !url.startsWith('blob:') && !url.startsWith('data:')) };
+  target.on('request', (request) => urls.push(request.url()));
+  return {
+    all: () => [...urls],
+    outside: () => urls.filter((url) => !url.startsWith(origin) && !url.startsWith('blob:') && !url.startsWith('data:')),
+  };
+}
+
+/**
+ * Opens the page at `origin` with `query` and waits until it has started. Records page errors
+ * (uncaught exceptions and unhandled rejections), Rust panics printed to the console by the
+ * page or its worker, and requests outside the server.
+ */
+export async function openPage(context, origin, query) {
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  const panics = [];
+  const onConsole = (message) => {
+    if (message.text().includes('panicked at')) panics.push(message.text());
+  };
+  page.on('console', onConsole);
+  page.on('worker', (worker) => worker.on?.('console', onConsole));
+  const requests = recordRequests(page, origin);
+  await page.goto(`${origin}/${query}`);
+  await page.getByTestId('backend').filter({ hasNotText: 'starting' }).waitFor();
+  await page.locator('#grid figure').first().waitFor();
+  return { page, errors, panics, requests };
+}
+
+/** Runs `action` and resolves to the next result the page shows, or fails with the page's error. */
+export async function waitForResult(page, action, timeout) {
+  const count = await page.evaluate(() => window.catvnoncat.resultCount);
+  await action();
+  await page.waitForFunction((previous) => window.catvnoncat.resultCount > previous ||
+    document.querySelector('[data-testid=error]').textContent !== '', count, { timeout, polling: 250 });
+  assert.equal(await page.getByTestId('error').textContent(), '');
+  return page.evaluate(() => window.catvnoncat.lastResult);
+}
+
+/** Sets a settings field (input or select) and sends the change event the page listens to. */
+export async function setField(page, selector, value) {
+  const field = page.locator(selector);
+  if (await field.evaluate((element) => element.tagName === 'SELECT')) await field.selectOption(String(value));
+  else await field.fill(String(value));
+  await field.dispatchEvent('change');
+}
+
+/** Uploads an image to classify and waits until the page has handled it. */
+export async function upload(page, file) {
+  await page.locator('#upload').setInputFiles(file);
+  await page.waitForFunction(() => !document.querySelector('[data-testid=train]').disabled);
+}
+
+/** Waits until the page shows a prediction of `className`. */
+export async function expectPrediction(page, className) {
+  const prediction = page.getByTestId('prediction');
+  await prediction.filter({ hasText: new RegExp(`^${className} \\(`) }).waitFor({ timeout: 60_000 });
 }
 
 /** Reads the packed data file that the page loads: test images (RGB) and labels. */

@@ -36,6 +36,8 @@ const state = {
   /** The last classification of an upload or webcam frame, and how many were shown. */
   lastPrediction: null,
   predictionCount: 0,
+  /** Number of webcam frames classified since the page loaded. */
+  framesClassified: 0,
   /** Base cost at 64x64 and the extraction speed measured on this backend, for the cost hint. */
   speed: { flops: null, imagesPerSecond: null },
   grid: { view: 'train', first: 0 },
@@ -363,6 +365,7 @@ async function classifyFrames() {
     try {
       const prediction = await client.call('classifyFrame', [rgba.buffer, side, side], { transfer: [rgba.buffer] });
       showPrediction(prediction);
+      state.framesClassified += 1;
     } catch (error) {
       if (error.fatal && await restartForCamera(error)) continue;
       camera.stop();
@@ -466,6 +469,7 @@ async function boot() {
 window.catvnoncat = {
   ensureWeights: () => ensureWeights(),
   baseFeatures: (start, count) => client.call('baseFeatures', [start, count]),
+  wasmMemoryBytes: () => client.call('wasmMemoryBytes'),
   get backend() {
     return state.backend;
   },
@@ -483,6 +487,9 @@ window.catvnoncat = {
   },
   get curvePoints() {
     return curves.points;
+  },
+  get framesClassified() {
+    return state.framesClassified;
   },
 };
 

@@ -210,6 +210,10 @@ const handlers = {
   loadHead(report, bytes, name, expected) {
     return requireSession().loadHead(new Uint8Array(bytes), name, expected);
   },
+  // Read-only: the size of the module's linear memory, which the long-session tests watch.
+  async wasmMemoryBytes() {
+    return (await ready).memory.buffer.byteLength;
+  },
   defaultConfig() {
     return requirePackage().defaultConfig();
   },
