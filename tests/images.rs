@@ -17,6 +17,10 @@ use std::cell::Cell;
 use std::io::Cursor;
 use std::process::Command;
 
+#[path = "common/exif.rs"]
+mod exif;
+use exif::exif_orientation;
+
 /// The system allocator, recording the largest allocation request of the current thread.
 struct LargestAllocation;
 
@@ -321,20 +325,6 @@ fn animated_gif_uses_first_frame() {
     }
     let pixels = decode(&bytes, 4, 4).unwrap();
     assert_near(pixel(&pixels, 4, 1, 1), [200, 0, 0], 8, "first frame");
-}
-
-/// Builds an EXIF block (little-endian TIFF) holding one Orientation tag.
-fn exif_orientation(orientation: u16) -> Vec<u8> {
-    let mut exif = b"II*\0".to_vec();
-    exif.extend_from_slice(&8u32.to_le_bytes()); // offset of the first IFD
-    exif.extend_from_slice(&1u16.to_le_bytes()); // one entry
-    exif.extend_from_slice(&0x0112u16.to_le_bytes()); // tag Orientation
-    exif.extend_from_slice(&3u16.to_le_bytes()); // type SHORT
-    exif.extend_from_slice(&1u32.to_le_bytes()); // one value
-    exif.extend_from_slice(&orientation.to_le_bytes());
-    exif.extend_from_slice(&[0, 0]); // the value is padded to 4 bytes
-    exif.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
-    exif
 }
 
 fn jpeg_with_orientation(orientation: u16) -> Vec<u8> {

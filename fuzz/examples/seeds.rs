@@ -13,6 +13,10 @@ use safetensors::tensor::{Dtype, TensorView};
 use std::io::Cursor;
 use std::path::Path;
 
+#[path = "../../tests/common/exif.rs"]
+mod exif;
+use exif::exif_orientation;
+
 type Seeds = Vec<(&'static str, Vec<u8>)>;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -80,20 +84,6 @@ fn image_seeds() -> Result<Seeds, Box<dyn std::error::Error>> {
         ("rgba.webp", encode(&rgba, ImageFormat::WebP)?),
         ("rgb.bmp", encode(&rgb, ImageFormat::Bmp)?),
     ])
-}
-
-/// Builds an EXIF block (little-endian TIFF) with one Orientation tag.
-fn exif_orientation(orientation: u16) -> Vec<u8> {
-    let mut exif = b"II*\0".to_vec();
-    exif.extend_from_slice(&8u32.to_le_bytes()); // offset of the first IFD
-    exif.extend_from_slice(&1u16.to_le_bytes()); // one entry
-    exif.extend_from_slice(&0x0112u16.to_le_bytes()); // tag Orientation
-    exif.extend_from_slice(&3u16.to_le_bytes()); // type SHORT
-    exif.extend_from_slice(&1u32.to_le_bytes()); // one value
-    exif.extend_from_slice(&orientation.to_le_bytes());
-    exif.extend_from_slice(&[0, 0]); // the value is padded to 4 bytes
-    exif.extend_from_slice(&0u32.to_le_bytes()); // no next IFD
-    exif
 }
 
 fn palette_png() -> Result<Vec<u8>, png::EncodingError> {

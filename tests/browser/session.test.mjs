@@ -268,7 +268,7 @@ describe('cpu backend, one long session', () => {
   test('no page errors, panics or outside requests', () => {
     assert.deepEqual(session.errors, []);
     assert.deepEqual(session.panics, []);
-    assert.ok(requests.all().some((url) => url.endsWith('/weights/vgg16_notop.safetensors')), 'the worker\'s requests are recorded');
+    assert.ok(requests.all().some((url) => url.endsWith('/weights/vgg16_notop_f16.safetensors')), 'the worker\'s requests are recorded');
     assert.deepEqual(requests.outside(), []);
     assert.deepEqual(session.requests.outside(), []);
   });

@@ -8,8 +8,9 @@
 // pkg-cpu runs the CPU backend on a pool of workers. `start`, always the first request, loads
 // the one the backend needs.
 
-/** The loaded package's exports. */
+/** The loaded package's JavaScript exports, and the WebAssembly instance's exports. */
 let wasm = null;
+let instance = null;
 let session = null;
 /** Set by a `stop` request; the running training run ends after its current batch. */
 let stopRequested = false;
@@ -56,7 +57,7 @@ const asset = (path) => new URL(`../${path}`, import.meta.url);
 /** Loads and instantiates one package; `pkg-cpu` also starts its thread pool. */
 async function loadPackage(name) {
   const module = await import(`../${name}/catvnoncat.js`);
-  await module.default();
+  instance = await module.default();
   if (name === 'pkg-cpu') await module.initThreadPool(threadCount());
   return module;
 }
@@ -211,8 +212,9 @@ const handlers = {
     return requireSession().loadHead(new Uint8Array(bytes), name, expected);
   },
   // Read-only: the size of the module's linear memory, which the long-session tests watch.
-  async wasmMemoryBytes() {
-    return (await ready).memory.buffer.byteLength;
+  wasmMemoryBytes() {
+    if (!instance) throw new Error('the model is not started; the page must send start first');
+    return instance.memory.buffer.byteLength;
   },
   defaultConfig() {
     return requirePackage().defaultConfig();
