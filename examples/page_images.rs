@@ -6,7 +6,7 @@
 //! Usage: `page_images INPUT.png OUTPUT_DIR`. Each file name says what the file holds.
 
 use image::codecs::jpeg::JpegEncoder;
-use image::{DynamicImage, ExtendedColorType, GrayImage, ImageBuffer, ImageEncoder, ImageFormat, Luma, Rgba, RgbaImage, RgbImage};
+use image::{DynamicImage, ExtendedColorType, GrayImage, ImageBuffer, ImageEncoder, ImageFormat, Luma, Rgb, Rgba, RgbaImage, RgbImage};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -44,6 +44,7 @@ fn files(image: &RgbImage) -> Result<Files, Box<dyn std::error::Error>> {
         ("gray16.png", encode(&DynamicImage::ImageLuma16(gray16(image)), ImageFormat::Png)?),
         ("palette.png", palette_png(image)?),
         ("alpha.png", encode(&DynamicImage::ImageRgba8(with_alpha(image)), ImageFormat::Png)?),
+        ("white_border.png", encode(&DynamicImage::ImageRgb8(with_white_border(image)), ImageFormat::Png)?),
         ("lossless.webp", encode(&rgb, ImageFormat::WebP)?),
         ("quantized.gif", encode(&DynamicImage::ImageRgba8(with_alpha(image)), ImageFormat::Gif)?),
         ("truncated.jpg", upright[..upright.len() / 2].to_vec()),
@@ -106,6 +107,19 @@ fn with_alpha(image: &RgbImage) -> RgbaImage {
         let [r, g, b] = image.get_pixel(x, y).0;
         let border = x < 2 || y < 2 || x + 2 >= width || y + 2 >= height;
         Rgba([r, g, b, if border { 0 } else { 255 }])
+    })
+}
+
+/// The image as `with_alpha` should look once flattened onto white.
+fn with_white_border(image: &RgbImage) -> RgbImage {
+    let (width, height) = image.dimensions();
+    RgbImage::from_fn(width, height, |x, y| {
+        let border = x < 2 || y < 2 || x + 2 >= width || y + 2 >= height;
+        if border {
+            Rgb([255, 255, 255])
+        } else {
+            *image.get_pixel(x, y)
+        }
     })
 }
 

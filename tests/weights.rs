@@ -108,6 +108,7 @@ fn keras_h5_wrong_kernel_shape_is_rejected() {
         }
     });
     let error = read_keras_h5(bytes, "keras.h5").unwrap_err().to_string();
+    assert!(error.starts_with("keras.h5: "), "{error}");
     assert!(error.contains("block2_conv1"), "{error}");
     assert!(error.contains("[3, 3, 64, 64]"), "{error}");
 }
@@ -155,6 +156,7 @@ fn safetensors_wrong_bias_shape_is_rejected() {
     let bytes = safetensors::serialize(views, None).unwrap();
 
     let error = store::from_safetensors(&bytes, "short.safetensors").unwrap_err().to_string();
+    assert!(error.starts_with("short.safetensors: "), "{error}");
     assert!(error.contains("block2_conv2.bias"), "{error}");
     assert!(error.contains("expected F32 [128]"), "{error}");
     assert!(error.contains("got F32 [64]"), "{error}");
@@ -261,4 +263,15 @@ fn f16_out_of_range_value_rejected() {
     let error = store::to_safetensors_as(&weights, Precision::F16).unwrap_err().to_string();
     assert!(error.contains("block2_conv2"), "{error}");
     assert!(error.contains("65504"), "{error}");
+}
+
+#[test]
+fn load_verified_names_file_of_changed_weights() {
+    let mut weights = common::weights().clone();
+    weights.layers[4].bias[0] = 0.5;
+    let bytes = store::to_safetensors(&weights).unwrap();
+
+    let error = store::load_verified(&bytes, "changed.safetensors").unwrap_err().to_string();
+    assert!(error.starts_with("changed.safetensors: "), "{error}");
+    assert!(error.contains("block3_conv1"), "{error}");
 }

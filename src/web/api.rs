@@ -72,10 +72,11 @@ impl Session {
         self.fallback_reason.clone()
     }
 
-    /// Loads and verifies the safetensors weights, float32 or float16.
+    /// Loads and verifies the safetensors weights, float32 or float16; `name` is the file's
+    /// name in error messages.
     #[wasm_bindgen(js_name = loadWeights)]
-    pub fn load_weights(&self, bytes: &[u8]) -> Result<(), JsError> {
-        with_state(&self.state, |state| state.load_weights(bytes))
+    pub fn load_weights(&self, bytes: &[u8], name: &str) -> Result<(), JsError> {
+        with_state(&self.state, |state| state.load_weights(bytes, name))
     }
 
     /// Loads the packed data file and returns its class names and counts.

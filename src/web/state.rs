@@ -84,9 +84,8 @@ impl State {
 
     /// Loads and verifies the safetensors weights, float32 or float16 (widened to float32),
     /// and builds the base.
-    pub fn load_weights(&mut self, bytes: &[u8]) -> Result<(), String> {
-        let (weights, precision) = store::from_safetensors_any(bytes, "weights").map_err(|error| error.to_string())?;
-        weights.verify_imagenet_as(precision).map_err(|error| error.to_string())?;
+    pub fn load_weights(&mut self, bytes: &[u8], name: &str) -> Result<(), String> {
+        let (weights, _) = store::load_verified(bytes, name).map_err(|error| error.to_string())?;
         self.base = Some(Vgg16Base::new(&weights, &self.device));
         self.features = None;
         Ok(())

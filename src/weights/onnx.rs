@@ -51,6 +51,10 @@ fn bias_name(layer: &str) -> String {
 ///
 /// `path` only names the source in error messages.
 pub fn read_onnx(bytes: &[u8], path: &str) -> Result<Vgg16Weights, WeightsError> {
+    parse_onnx(bytes, path).map_err(|error| error.in_file(path))
+}
+
+fn parse_onnx(bytes: &[u8], path: &str) -> Result<Vgg16Weights, WeightsError> {
     let format_error = |message: String| WeightsError::Format {
         path: path.to_string(),
         format: "ONNX",

@@ -129,6 +129,14 @@ pub fn from_safetensors(bytes: &[u8], path: &str) -> Result<Vgg16Weights, Weight
     read_layers(&tensors, path, Precision::F32)
 }
 
+/// Reads float32 or float16 weights and checks them against the ImageNet weights; every
+/// error about the content names `path`.
+pub fn load_verified(bytes: &[u8], path: &str) -> Result<(Vgg16Weights, Precision), WeightsError> {
+    let (weights, precision) = from_safetensors_any(bytes, path)?;
+    weights.verify_imagenet_as(precision).map_err(|error| error.in_file(path))?;
+    Ok((weights, precision))
+}
+
 /// Reads float32 or float16 weights from safetensors bytes, widening float16 to float32.
 ///
 /// The element type of `block1_conv1.kernel` sets the precision, and every other tensor must
@@ -153,6 +161,10 @@ fn deserialize<'a>(bytes: &'a [u8], path: &str) -> Result<SafeTensors<'a>, Weigh
 }
 
 fn read_layers(tensors: &SafeTensors, path: &str, precision: Precision) -> Result<Vgg16Weights, WeightsError> {
+    parse_layers(tensors, path, precision).map_err(|error| error.in_file(path))
+}
+
+fn parse_layers(tensors: &SafeTensors, path: &str, precision: Precision) -> Result<Vgg16Weights, WeightsError> {
     let mut layers = Vec::with_capacity(LAYER_NAMES.len());
     for (index, name) in LAYER_NAMES.iter().enumerate() {
         let (in_channels, out_channels) = LAYER_CHANNELS[index];

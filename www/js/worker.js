@@ -158,8 +158,9 @@ const handlers = {
     return { backend: session.backend, fallbackReason: reasons.length ? reasons.join('; ') : null, threads };
   },
   async loadWeights(report) {
-    const bytes = await download('weights/vgg16_notop_f16.safetensors', report);
-    requireSession().loadWeights(bytes);
+    const path = 'weights/vgg16_notop_f16.safetensors';
+    const bytes = await download(path, report);
+    requireSession().loadWeights(bytes, path);
     return { bytes: bytes.length };
   },
   async loadData(report) {
