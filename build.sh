@@ -148,8 +148,8 @@ serve() {
 
 # Serves www/ on 127.0.0.1 only. COOP and COEP make the page cross-origin isolated. The
 # Content-Security-Policy lets it load nothing but its own files: 'wasm-unsafe-eval' allows
-# compiling WebAssembly, and blob: and mediastream: allow the webcam and image previews;
-# worker-src blob: is for the thread pool of the CPU package, which starts its workers from a
+# compiling WebAssembly, and blob: and mediastream: allow the webcam and image previews.
+# worker-src allows blob: because the CPU package's thread pool starts its workers from a blob
 # copy of its helper script.
 serve_only() {
     local port="${PORT:-8000}"

@@ -99,7 +99,7 @@ fn gray16(image: &RgbImage) -> ImageBuffer<Luma<u16>, Vec<u16>> {
     ImageBuffer::from_fn(image.width(), image.height(), |x, y| Luma([u16::from(luma(image.get_pixel(x, y))) * 257]))
 }
 
-/// The image with alpha 255 inside and a transparent border 2 pixels wide, which the page
+/// Adds an alpha channel: opaque inside, a transparent border 2 pixels wide, which the page
 /// flattens onto white.
 fn with_alpha(image: &RgbImage) -> RgbaImage {
     let (width, height) = image.dimensions();
@@ -110,7 +110,7 @@ fn with_alpha(image: &RgbImage) -> RgbaImage {
     })
 }
 
-/// The image as `with_alpha` should look once flattened onto white.
+/// Paints the 2-pixel border white, as `with_alpha` should look once flattened onto white.
 fn with_white_border(image: &RgbImage) -> RgbImage {
     let (width, height) = image.dimensions();
     RgbImage::from_fn(width, height, |x, y| {
@@ -123,7 +123,7 @@ fn with_white_border(image: &RgbImage) -> RgbImage {
     })
 }
 
-/// An 8-bit palette PNG with 3-3-2 bits of red, green and blue (256 colours).
+/// Encodes an 8-bit palette PNG with 3-3-2 bits of red, green and blue (256 colours).
 fn palette_png(image: &RgbImage) -> Result<Vec<u8>, png::EncodingError> {
     let level = |index: u32, bits: u32| (index * 255 / ((1 << bits) - 1)) as u8;
     let palette: Vec<u8> = (0..256u32).flat_map(|index| [level(index >> 5, 3), level((index >> 2) & 7, 3), level(index & 3, 2)]).collect();
@@ -139,7 +139,7 @@ fn palette_png(image: &RgbImage) -> Result<Vec<u8>, png::EncodingError> {
     Ok(bytes)
 }
 
-/// An 8x8 PNG whose header claims `width` x `height` pixels, with the header's CRC fixed.
+/// Builds an 8x8 PNG whose header claims `width` x `height` pixels, with the header's CRC fixed.
 fn png_claiming_size(width: u32, height: u32) -> Result<Vec<u8>, image::ImageError> {
     let mut bytes = Vec::new();
     image::codecs::png::PngEncoder::new(&mut bytes).write_image(&[0; 8 * 8 * 3], 8, 8, ExtendedColorType::Rgb8)?;

@@ -70,7 +70,7 @@ async fn webgpu(cpu: impl Fn(Option<String>) -> ChosenBackend) -> ChosenBackend 
     cpu(Some("this package was built without WebGPU (the CPU package); using the CPU backend".into()))
 }
 
-/// Starts the pool of Web Workers that the CPU backend's kernels run on, in the package built
-/// with the `threads` feature; the page calls it once, before it creates a session.
+/// Starts the pool of Web Workers that runs the CPU backend's kernels in the `threads` package.
+/// The page calls it once, before it creates a session.
 #[cfg(feature = "threads")]
 pub use wasm_bindgen_rayon::init_thread_pool;

@@ -66,7 +66,7 @@ function threadCount() {
   return Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8));
 }
 
-/** Why the threaded CPU package cannot run here, or null when it can. */
+/** Returns why the threaded CPU package cannot run here, or null when it can. */
 function threadsProblem() {
   if (!self.crossOriginIsolated || typeof SharedArrayBuffer !== 'function') {
     return 'the page is not cross-origin isolated, so the CPU backend runs on one thread';
