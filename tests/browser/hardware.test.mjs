@@ -187,6 +187,24 @@ async function cpuHead() {
   }
 }
 
+/**
+ * Opens the page on WebGPU with devices that the test can destroy, loads the head file at
+ * `head` and classifies the test's cat image.
+ */
+async function webgpuWithHead(browser, head) {
+  const session = await open(await browser.newContext(), '?backend=webgpu', PRELUDES.keepDevices);
+  assert.equal(await session.page.getByTestId('backend').textContent(), 'webgpu');
+  await loadHead(session.page, head);
+  return { session, before: await classifyUpload(session.page) };
+}
+
+/** Checks that the prediction after a device loss (on the CPU) is the one before it (on WebGPU). */
+function assertSamePrediction(before, after) {
+  assert.equal(after.class, before.class);
+  assert.ok(Math.abs(after.cat_probability - before.cat_probability) < 1e-3,
+    `cat probability ${before.cat_probability} on WebGPU, ${after.cat_probability} on the CPU`);
+}
+
 /** Loads a head file into the page and waits until the page accepted it. */
 async function loadHead(page, path) {
   await useSmallRun(page);
@@ -262,20 +280,15 @@ describe('WebGPU device lost', () => {
     const head = await cpuHead();
     const browser = await launch(WEBGPU_FLAGS);
     try {
-      const session = await open(await browser.newContext(), '?backend=webgpu', PRELUDES.keepDevices);
+      const { session, before } = await webgpuWithHead(browser, head);
       const { page } = session;
-      assert.equal(await page.getByTestId('backend').textContent(), 'webgpu');
-      await loadHead(page, head);
-      const before = await classifyUpload(page);
 
       await destroyDevices(page);
       await page.getByTestId('backend').filter({ hasText: 'cpu' }).waitFor({ timeout: WORK_TIMEOUT });
       await page.waitForFunction(() => !document.querySelector('[data-testid=train]').disabled);
       assert.match(await page.locator('#notice').textContent(), /WebGPU device was lost .*; restarted on the CPU backend$/);
       const afterLoss = await classifyUpload(page);
-      assert.equal(afterLoss.class, before.class);
-      assert.ok(Math.abs(afterLoss.cat_probability - before.cat_probability) < 1e-3,
-        `cat probability ${before.cat_probability} on WebGPU, ${afterLoss.cat_probability} on the CPU`);
+      assertSamePrediction(before, afterLoss);
       assertClean(session, expected);
     } finally {
       await browser.close();
@@ -286,11 +299,8 @@ describe('WebGPU device lost', () => {
     const head = await cpuHead();
     const browser = await launch([...WEBGPU_FLAGS, ...cameraFlags(files.video)]);
     try {
-      const session = await open(await browser.newContext(), '?backend=webgpu', PRELUDES.keepDevices);
+      const { session, before } = await webgpuWithHead(browser, head);
       const { page } = session;
-      assert.equal(await page.getByTestId('backend').textContent(), 'webgpu');
-      await loadHead(page, head);
-      const before = await classifyUpload(page);
 
       await page.locator('#camera-start').click();
       await page.locator('#fps').filter({ hasText: 'frames/s' }).waitFor({ timeout: WORK_TIMEOUT });
@@ -305,9 +315,7 @@ describe('WebGPU device lost', () => {
       await page.locator('#camera-stop').click();
 
       const afterLoss = await classifyUpload(page);
-      assert.equal(afterLoss.class, before.class);
-      assert.ok(Math.abs(afterLoss.cat_probability - before.cat_probability) < 1e-3,
-        `cat probability ${before.cat_probability} on WebGPU, ${afterLoss.cat_probability} on the CPU`);
+      assertSamePrediction(before, afterLoss);
       const kept = await page.evaluate(() => new Promise((resolve, reject) => {
         const request = indexedDB.open('catvnoncat');
         request.onerror = () => reject(request.error);
