@@ -162,7 +162,7 @@ function watchSteps() {
     const status = document.getElementById('status').textContent;
     const progress = document.getElementById('progress-text').textContent;
     if (status.startsWith('weights loaded')) mark('weightsReady');
-    if (progress.startsWith('epoch ')) mark('featuresDone');
+    if (progress.startsWith('training: ')) mark('featuresDone');
     if (document.getElementById('test-accuracy').textContent.includes('%')) mark('accuracyShown');
   };
   new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
@@ -268,7 +268,8 @@ async function recordEndToEnd(results, backend, video) {
   const bytes = (prefix) => Object.entries(run.bytesByPath).filter(([path]) => path.startsWith(prefix)).reduce((sum, [, size]) => sum + size, 0);
   results.weights_download_bytes = bytes('/weights/');
   results.data_download_bytes = bytes('/data/');
-  results.page_download_bytes = Object.values(run.bytesByPath).reduce((sum, size) => sum + size, 0);
+  // Per backend, because each backend loads its own wasm package.
+  results[`page_download_bytes_${backend}`] = Object.values(run.bytesByPath).reduce((sum, size) => sum + size, 0);
 }
 
 async function main() {
